@@ -1,0 +1,634 @@
+// Package mux is the portable readiness Poller under aemux: one small API over
+// the best multiplexer the kernel has (epoll on Linux, kqueue on macOS and the
+// BSDs) and over poll(2) everywhere, with the per-fd mask table that Redis's
+// ae keeps in events[fd].mask.
+//
+// A Poller watches file descriptors for readiness. Add merges bits into an
+// fd's interest, Del removes them, Wait reports what is ready. The Poller
+// validates every call before the kernel sees it, so a negative fd, an fd at
+// or above the set size, an unknown mask bit or a closed Poller each come back
+// as a distinct error (ErrRange, ErrBadMask, ErrClosed) that errors.Is
+// matches, and the mask table is left unchanged. Kernel failures are wrapped
+// with the name of the system call, so errors.Is(err, unix.EBADF) works.
+//
+// The Redis-ae-style event loop with handlers and timers built on top of it is
+// package aeloop.
+//
+// # Backends
+//
+// Open picks the first name of Backends() unless WithBackend or the
+// AEMUX_BACKEND environment variable names another built one; an unknown name
+// is an error (ErrUnknownBackend), never a silent fallback.
+//
+//	                  epoll                kqueue                             poll
+//	built on          linux                darwin freebsd netbsd openbsd      every unix (linux too)
+//	                                       dragonfly
+//	default on        linux                darwin and the BSDs                nowhere (forced by name)
+//	Wait cost         O(ready)             O(ready)                           O(registered)
+//	timeout           1 ns (epoll_pwait2,  1 ns (timespec)                    1 ns on linux (ppoll),
+//	resolution        Linux 5.11+), else                                      1 ms elsewhere
+//	                  1 ms rounded up
+//	Wake              eventfd              EVFILT_USER (darwin, freebsd,      eventfd on linux,
+//	                                       dragonfly), a pipe (netbsd,        a pipe elsewhere
+//	                                       openbsd)
+//	Edge mode         EPOLLET              EV_CLEAR                           refused (ErrUnsupported)
+//	Oneshot mode      EPOLLONESHOT         EV_ONESHOT                         emulated (disarmed after
+//	                                                                          one report)
+//	Hangup hint       EPOLLHUP, EPOLLRDHUP EV_EOF                             POLLHUP; POLLRDHUP on linux
+//	Error hint        EPOLLERR             EV_ERROR, EV_EOF with an error     POLLERR, POLLNVAL
+//	Fd()              the epoll fd         the kqueue fd                      -1
+//
+// Caps reports these facts at run time, so portable code asks the Poller
+// instead of checking runtime.GOOS.
+//
+// # Portability rules
+//
+//   - Regular files and directories are refused with ErrNotPollable on every
+//     backend. epoll refuses them itself (EPERM); kqueue and poll would accept
+//     them and report them always ready, so the Poller checks with fstat(2)
+//     when an fd is first added.
+//   - Wait returns at most one Fired per fd, with Readable and Writable merged
+//     (kqueue reports the two filters separately; the backend merges them).
+//   - An error or hang-up is reported as Readable|Writable, restricted to the
+//     bits the fd registered, plus the Hangup or Error hint where the backend
+//     reports one, so the next read or write surfaces the condition.
+//   - Close an fd only after Del. An fd closed while registered is dropped by
+//     epoll and kqueue; poll reports it once as Error (POLLNVAL) and then
+//     ignores it. When its number comes back, Add registers the new file with
+//     only the interest of that Add (epoll learns this from ENOENT; poll from
+//     the POLLNVAL it saw; kqueue from its own removal). poll cannot tell a
+//     reused number from the old file when no Wait ran between the close and
+//     the reuse. On epoll, a registered fd that was dup'ed and then closed
+//     stays in the kernel's interest set under the old number (epoll(7),
+//     "Questions and answers" 6): Del it before closing.
+//   - A timed Wait never returns before its timeout has passed, unless an fd
+//     is ready or Wake was called; EINTR is retried with the remaining time.
+//
+// # Concurrency
+//
+// A Poller is driven by one goroutine. Only Wake and Close may be called from
+// other goroutines while Wait runs. Close unblocks a Wait in progress, which
+// then returns ErrClosed; the kernel fds are released by whichever of the two
+// finishes last.
+package mux
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux/event"
+)
+
+// The sentinel errors. Their texts are part of the API: do not change them.
+var (
+	// ErrClosed is returned by every method of a closed Poller, and by a
+	// Wait that Close interrupted.
+	ErrClosed = errors.New("aemux: poller closed")
+	// ErrRange is returned for a negative fd, an fd at or above the set
+	// size, a set size below 1, and a Resize below a registered fd.
+	ErrRange = errors.New("aemux: fd out of range")
+	// ErrBadMask is returned for mask bits that are unknown or that cannot
+	// be registered (Hangup and Error are report-only).
+	ErrBadMask = errors.New("aemux: bad event mask")
+	// ErrNotPollable is returned by Add for regular files and directories,
+	// on every backend.
+	ErrNotPollable = errors.New("aemux: fd is not pollable")
+	// ErrUnknownBackend is returned by Open for a backend name that is not
+	// built for this OS.
+	ErrUnknownBackend = errors.New("aemux: unknown backend")
+)
+
+// EnvBackend names the environment variable that picks the backend when no
+// WithBackend option is given.
+const EnvBackend = "AEMUX_BACKEND"
+
+// Mode is how readiness is reported.
+type Mode int
+
+const (
+	// Level reports an fd at every Wait for as long as it is ready (the
+	// default, and ae's only mode).
+	Level Mode = iota
+	// Edge reports an fd once per change to ready; read or write until
+	// EAGAIN before waiting again. Not every backend has it (Caps.Edge).
+	Edge
+	// Oneshot reports an fd once and then disarms it until the next Add for
+	// it, which re-arms it even when its mask does not change.
+	Oneshot
+)
+
+// String returns "level", "edge" or "oneshot".
+func (m Mode) String() string {
+	switch m {
+	case Level:
+		return "level"
+	case Edge:
+		return "edge"
+	case Oneshot:
+		return "oneshot"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Caps tells what a backend supports and reports.
+type Caps struct {
+	// Edge is true when WithMode(Edge) is supported.
+	Edge bool
+	// Oneshot is true when WithMode(Oneshot) is supported.
+	Oneshot bool
+	// OneshotEmulated is true when Oneshot is done by the Poller rather
+	// than the kernel (poll): an fd is disarmed after the Wait that reports it.
+	OneshotEmulated bool
+	// Hangup is true when a full close by the peer (a pipe's writer
+	// closed, a socket closed) carries the Hangup hint.
+	Hangup bool
+	// HalfClose is true when a peer's shutdown(SHUT_WR) also carries the
+	// Hangup hint (epoll's EPOLLRDHUP, kqueue's EV_EOF, poll's POLLRDHUP).
+	HalfClose bool
+	// Error is true when error conditions carry the Error hint.
+	Error bool
+	// Pollable is true when Fd returns an fd that another Poller can watch;
+	// it becomes readable when this Poller has something to report.
+	Pollable bool
+	// Resolution is the granularity of Wait's timeout (1ns or 1ms). Timeouts
+	// are rounded up to it, never down.
+	Resolution time.Duration
+}
+
+// backend is the contract every kernel interface implements; the Poller is
+// its only caller. Each backend file asserts `var _ backend = (*T)(nil)`.
+//
+// The Poller has validated every argument before a call: fd is in range and
+// masks contain only event.Readable and event.Writable. The Poller owns the
+// mask table; a backend keeps only the native state it cannot derive from it.
+// No method is called after close, and none concurrently with another except
+// wake, which may run during wait.
+//
+//   - name() is the name users pass to WithBackend: "epoll", "kqueue", "poll".
+//   - caps() describes the backend for the mode it was opened with.
+//   - fd() is a pollable descriptor for the whole set, or -1.
+//   - ctl(fd, old, new) moves fd's kernel interest from old to new. old ==
+//     None means the kernel does not watch fd (register it); new == None
+//     means stop watching it; otherwise modify. old == new happens only in
+//     Oneshot mode and means re-arm. It answers ENOENT (wrapped) when old
+//     says the fd is watched but the kernel has forgotten it, because the fd
+//     was closed without Del; the Poller then registers the new interest
+//     afresh. For old == None it refuses regular files and directories with
+//     ErrNotPollable and closed fds with EBADF.
+//   - wait(fired, timeout) blocks for up to timeout (< 0: without limit, 0:
+//     not at all), fills fired (len > 0) with at most one entry per fd and
+//     returns how many, and whether its wake-up was consumed. A wake alone
+//     gives (0, true, nil). Returning early is allowed; the Poller rechecks the
+//     clock. EINTR is returned as the bare unix.EINTR, other failures wrapped.
+//     Entries carry Readable/Writable (error and hang-up as both) plus the
+//     Hangup and Error hints; the Poller trims them to the registered mask.
+//   - wake() makes a wait in progress, or the next one, return. The Poller
+//     coalesces calls, so wake runs at most once per consumed wake-up.
+//   - resize(setsize) adapts native state to a new set size; no registered
+//     fd is at or above it.
+//   - close() releases every kernel resource; called once.
+type backend interface {
+	name() string
+	caps() Caps
+	fd() int
+	ctl(fd int, old, new event.Mask) error
+	wait(fired []event.Fired, timeout time.Duration) (n int, woke bool, err error)
+	wake() error
+	resize(setsize int) error
+	close() error
+}
+
+type backendInfo struct {
+	name  string
+	order int // lower is preferred
+	open  func(setsize int, mode Mode) (backend, error)
+}
+
+var registry []backendInfo
+
+// register is called from each backend file's init.
+func register(name string, order int, open func(setsize int, mode Mode) (backend, error)) {
+	registry = append(registry, backendInfo{name, order, open})
+	sort.SliceStable(registry, func(i, j int) bool { return registry[i].order < registry[j].order })
+}
+
+// Backends returns the names of the backends built for this OS, the
+// default first: ["epoll", "poll"] on Linux, ["kqueue", "poll"] on macOS and
+// the BSDs.
+func Backends() []string {
+	names := make([]string, len(registry))
+	for i, b := range registry {
+		names[i] = b.name
+	}
+	return names
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	backend string
+	mode    Mode
+}
+
+// WithBackend chooses the backend by name ("epoll", "kqueue", "poll"). It
+// takes precedence over $AEMUX_BACKEND.
+func WithBackend(name string) Option { return func(o *options) { o.backend = name } }
+
+// WithMode chooses how readiness is reported: Level (the default), Edge or
+// Oneshot. A backend without the mode makes Open fail with an error that
+// matches errors.ErrUnsupported (poll has no Edge).
+func WithMode(m Mode) Option { return func(o *options) { o.mode = m } }
+
+// Poller watches fds for readiness. Create it with Open.
+type Poller struct {
+	be    backend
+	mode  Mode
+	masks []event.Mask // the per-fd mask table; len is the set size
+	count int          // fds with a non-None mask
+
+	// state counts the calls in progress that use kernel fds, with
+	// closedBit set once Close ran. The last one out releases the backend.
+	state       atomic.Int64
+	release     sync.Once
+	releaseErr  error
+	wakePending atomic.Bool
+	stats       Stats
+}
+
+// Stats counts what a Poller asked of the kernel. Registers, Modifies and
+// Deregisters count backend registration changes (epoll's EPOLL_CTL_ADD,
+// MOD and DEL; kqueue's EV_ADD/EV_DELETE batches; poll's slot changes),
+// so a test or a profile can see that an unchanged mask costs nothing.
+type Stats struct {
+	Registers   uint64 // fd newly watched (EPOLL_CTL_ADD)
+	Modifies    uint64 // interest changed or re-armed (EPOLL_CTL_MOD)
+	Deregisters uint64 // fd no longer watched (EPOLL_CTL_DEL)
+	Waits       uint64 // backend wait calls, retries after EINTR included
+	Fired       uint64 // entries returned by Wait
+}
+
+const closedBit = int64(1) << 62
+
+// Open creates a Poller for fds 0 to setsize-1.
+func Open(setsize int, opts ...Option) (*Poller, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if setsize < 1 {
+		return nil, fmt.Errorf("%w: set size %d", ErrRange, setsize)
+	}
+	if o.mode < Level || o.mode > Oneshot {
+		return nil, fmt.Errorf("aemux: unknown mode %d: %w", int(o.mode), errors.ErrUnsupported)
+	}
+	name := o.backend
+	if name == "" {
+		name = os.Getenv(EnvBackend)
+	}
+	if len(registry) == 0 {
+		return nil, fmt.Errorf("%w: no backend is built for this OS", ErrUnknownBackend)
+	}
+	info := registry[0]
+	if name != "" {
+		found := false
+		for _, b := range registry {
+			if b.name == name {
+				info, found = b, true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: %q (built: %v)", ErrUnknownBackend, name, Backends())
+		}
+	}
+	be, err := info.open(setsize, o.mode)
+	if err != nil {
+		return nil, err
+	}
+	return &Poller{be: be, mode: o.mode, masks: make([]event.Mask, setsize)}, nil
+}
+
+// enter marks a call that uses kernel fds; false means the Poller is closed.
+func (p *Poller) enter() bool {
+	if p.state.Add(1)&closedBit != 0 {
+		p.exit()
+		return false
+	}
+	return true
+}
+
+func (p *Poller) exit() {
+	if p.state.Add(-1) == closedBit {
+		p.releaseBackend()
+	}
+}
+
+func (p *Poller) releaseBackend() {
+	p.release.Do(func() { p.releaseErr = p.be.close() })
+}
+
+func (p *Poller) check(fd int, mask event.Mask) error {
+	if fd < 0 || fd >= len(p.masks) {
+		return fmt.Errorf("%w: fd %d, set size %d", ErrRange, fd, len(p.masks))
+	}
+	if mask&^event.Registrable != 0 {
+		return fmt.Errorf("%w: %v (only Readable, Writable and Barrier can be registered)", ErrBadMask, mask)
+	}
+	return nil
+}
+
+// Add merges mask into fd's interest. Readable, Writable and Barrier are
+// accepted; Barrier is kept in the table for aeloop and never reaches the
+// kernel. The kernel is called only when Readable or Writable change (in
+// Oneshot mode, also to re-arm). On failure the table is unchanged.
+func (p *Poller) Add(fd int, mask event.Mask) error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
+	if err := p.check(fd, mask); err != nil {
+		return err
+	}
+	old := p.masks[fd]
+	nw := old | mask
+	if nw&event.IO != old&event.IO || (p.mode == Oneshot && mask&event.IO != 0) {
+		err := p.ctl(fd, old&event.IO, nw&event.IO)
+		if err != nil && old&event.IO != 0 && errors.Is(err, unix.ENOENT) {
+			// The fd was closed without Del and its number reused: the
+			// kernel forgot the old file. Register the new one afresh,
+			// with only the interest asked for now.
+			nw = mask
+			err = p.ctl(fd, event.None, nw&event.IO)
+		}
+		if err != nil {
+			return fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
+		}
+	}
+	p.set(fd, nw)
+	return nil
+}
+
+// Del removes mask from fd's interest; removing Writable removes Barrier
+// too. When no Readable or Writable bit remains the fd is deregistered.
+// Deleting from an fd that is not registered does nothing. The table is
+// always updated; a kernel error (the fd was closed before Del) is returned
+// for information and matches its errno.
+func (p *Poller) Del(fd int, mask event.Mask) error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
+	if err := p.check(fd, mask); err != nil {
+		return err
+	}
+	old := p.masks[fd]
+	if mask&event.Writable != 0 {
+		mask |= event.Barrier
+	}
+	nw := old &^ mask
+	if nw&event.IO == 0 {
+		nw = event.None // Barrier alone means nothing
+	}
+	if old == nw {
+		return nil
+	}
+	p.set(fd, nw)
+	if nw&event.IO == old&event.IO {
+		return nil
+	}
+	err := p.ctl(fd, old&event.IO, nw&event.IO)
+	if err != nil && errors.Is(err, unix.ENOENT) {
+		if nw == event.None {
+			return nil // already gone from the kernel
+		}
+		err = p.ctl(fd, event.None, nw&event.IO)
+	}
+	if err != nil {
+		return fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
+	}
+	return nil
+}
+
+func (p *Poller) set(fd int, m event.Mask) {
+	if (p.masks[fd] == event.None) != (m == event.None) {
+		if m == event.None {
+			p.count--
+		} else {
+			p.count++
+		}
+	}
+	p.masks[fd] = m
+}
+
+// Mask returns fd's registered mask, Barrier included; None for an fd that
+// is not registered or out of range.
+func (p *Poller) Mask(fd int) event.Mask {
+	if fd < 0 || fd >= len(p.masks) {
+		return event.None
+	}
+	return p.masks[fd]
+}
+
+// Stats returns the Poller's counters. Like Add, call it from the goroutine
+// that drives the Poller.
+func (p *Poller) Stats() Stats { return p.stats }
+
+// ctl calls the backend and counts the change.
+func (p *Poller) ctl(fd int, old, nw event.Mask) error {
+	switch {
+	case old == event.None:
+		p.stats.Registers++
+	case nw == event.None:
+		p.stats.Deregisters++
+	default:
+		p.stats.Modifies++
+	}
+	return p.be.ctl(fd, old, nw)
+}
+
+// Len returns the number of registered fds.
+func (p *Poller) Len() int { return p.count }
+
+// Wait waits for registered fds to become ready and fills fired with one
+// entry per ready fd, at most len(fired) of them; fds left over are reported
+// by later Waits (no fd starves). timeout < 0 blocks until an fd is ready or
+// Wake or Close is called; 0 returns at once; > 0 waits at least that long
+// unless something happens. Wait returns (0, nil) on timeout and on Wake,
+// and ErrClosed once Close was called. It allocates nothing.
+func (p *Poller) Wait(fired []event.Fired, timeout time.Duration) (int, error) {
+	if !p.enter() {
+		return 0, ErrClosed
+	}
+	defer p.exit()
+	if len(fired) == 0 {
+		return 0, fmt.Errorf("%w: Wait needs a fired slice of length 1 or more", ErrRange)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		n, woke, err := p.be.wait(fired, timeout)
+		p.stats.Waits++
+		if woke {
+			p.wakePending.Store(false)
+		}
+		if p.state.Load()&closedBit != 0 {
+			return 0, ErrClosed
+		}
+		if err != nil && err != unix.EINTR {
+			return 0, err
+		}
+		if n = p.trim(fired[:n]); n > 0 || woke || timeout == 0 {
+			p.stats.Fired += uint64(n)
+			return n, nil
+		}
+		if timeout > 0 {
+			if timeout = time.Until(deadline); timeout <= 0 {
+				return 0, nil
+			}
+		}
+	}
+}
+
+// trim keeps only the registered bits (and the hints) of each entry and
+// drops entries left with nothing, compacting in place.
+func (p *Poller) trim(fired []event.Fired) int {
+	n := 0
+	for _, f := range fired {
+		var reg event.Mask
+		if f.Fd >= 0 && f.Fd < len(p.masks) {
+			reg = p.masks[f.Fd] & event.IO
+		}
+		if m := f.Mask & (reg | event.Hangup | event.Error); m&event.IO != 0 {
+			fired[n] = event.Fired{Fd: f.Fd, Mask: m}
+			n++
+		}
+	}
+	return n
+}
+
+// Wake makes a Wait in progress return (0, nil), or the next Wait if none
+// is running. Safe from any goroutine. Wakes before one Wait collapse into
+// one return; a Wake that arrives while Wait is already returning may be
+// merged into that return.
+func (p *Poller) Wake() error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
+	if p.wakePending.Swap(true) {
+		return nil
+	}
+	if err := p.be.wake(); err != nil {
+		p.wakePending.Store(false)
+		return fmt.Errorf("aemux: wake: %w", err)
+	}
+	return nil
+}
+
+// Resize changes the set size. It fails with ErrRange, changing nothing,
+// when a registered fd is at or above setsize or setsize is below 1.
+func (p *Poller) Resize(setsize int) error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
+	if setsize < 1 {
+		return fmt.Errorf("%w: set size %d", ErrRange, setsize)
+	}
+	if setsize == len(p.masks) {
+		return nil
+	}
+	for fd := setsize; fd < len(p.masks); fd++ {
+		if p.masks[fd] != event.None {
+			return fmt.Errorf("%w: fd %d is registered, cannot resize to %d", ErrRange, fd, setsize)
+		}
+	}
+	if err := p.be.resize(setsize); err != nil {
+		return fmt.Errorf("aemux: resize: %w", err)
+	}
+	masks := make([]event.Mask, setsize)
+	copy(masks, p.masks)
+	p.masks = masks
+	return nil
+}
+
+// SetSize returns the set size: fds must be below it.
+func (p *Poller) SetSize() int { return len(p.masks) }
+
+// Name returns the backend's name: "epoll", "kqueue" or "poll".
+func (p *Poller) Name() string { return p.be.name() }
+
+// Mode returns the mode the Poller was opened with.
+func (p *Poller) Mode() Mode { return p.mode }
+
+// Caps describes what this Poller's backend supports and reports.
+func (p *Poller) Caps() Caps { return p.be.caps() }
+
+// Fd returns a descriptor that is readable when Wait has something to
+// report (the epoll or kqueue fd), or -1 for poll and after Close. Do not
+// close it or read from it.
+func (p *Poller) Fd() int {
+	if p.state.Load()&closedBit != 0 {
+		return -1
+	}
+	return p.be.fd()
+}
+
+// Close releases the Poller. Safe from any goroutine: a Wait in progress
+// returns ErrClosed, and the kernel fds are released once it has. Close does
+// not close registered fds. A second Close returns ErrClosed.
+func (p *Poller) Close() error {
+	s := p.state.Add(1) // count Close as a user so the backend outlives its wake
+	for {
+		if s&closedBit != 0 {
+			p.exit()
+			return ErrClosed
+		}
+		if p.state.CompareAndSwap(s, s|closedBit) {
+			break
+		}
+		s = p.state.Load()
+	}
+	if s > 1 {
+		_ = p.be.wake() // a Wait may be blocked; it returns ErrClosed
+	}
+	p.exit()
+	if p.state.Load() == closedBit {
+		p.releaseBackend()
+		return p.releaseErr
+	}
+	return nil
+}
+
+// syscallErr wraps err with the system call's name, keeping errors.Is.
+func syscallErr(call string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return os.NewSyscallError(call, err)
+}
+
+// checkPollable refuses regular files and directories with ErrNotPollable
+// and closed fds with EBADF; backends that would accept them call it when
+// an fd is first registered.
+func checkPollable(fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return syscallErr("fstat", err)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFDIR:
+		return fmt.Errorf("%w: fd %d is a regular file or directory", ErrNotPollable, fd)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package mux_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/event"
+)
+
+func pipe(tb testing.TB) (r, w int) {
+	tb.Helper()
+	var p [2]int
+	require.NoError(tb, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	tb.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	return p[0], p[1]
+}
+
+func eachBackend(t *testing.T, f func(t *testing.T, name string)) {
+	for _, name := range mux.Backends() {
+		t.Run(name, func(t *testing.T) { f(t, name) })
+	}
+}
+
+func TestBackendsDefaultFirst(t *testing.T) {
+	names := mux.Backends()
+	require.NotEmpty(t, names)
+	assert.Contains(t, names, "poll", "poll is built on every unix")
+	assert.NotEqual(t, "poll", names[0], "the kernel's own multiplexer is the default")
+	p, err := mux.Open(8)
+	require.NoError(t, err)
+	defer p.Close()
+	if os.Getenv(mux.EnvBackend) == "" {
+		assert.Equal(t, names[0], p.Name())
+	}
+}
+
+func TestEnvBackend(t *testing.T) {
+	t.Setenv(mux.EnvBackend, "poll")
+	p, err := mux.Open(8)
+	require.NoError(t, err)
+	assert.Equal(t, "poll", p.Name())
+	require.NoError(t, p.Close())
+
+	// An explicit option wins over the environment.
+	p, err = mux.Open(8, mux.WithBackend(mux.Backends()[0]))
+	require.NoError(t, err)
+	assert.Equal(t, mux.Backends()[0], p.Name())
+	require.NoError(t, p.Close())
+
+	t.Setenv(mux.EnvBackend, "devpoll")
+	_, err = mux.Open(8)
+	assert.ErrorIs(t, err, mux.ErrUnknownBackend, "an unknown name is an error, not a fallback")
+}
+
+func TestOpenBadArguments(t *testing.T) {
+	_, err := mux.Open(0)
+	assert.ErrorIs(t, err, mux.ErrRange)
+	_, err = mux.Open(-5)
+	assert.ErrorIs(t, err, mux.ErrRange)
+	_, err = mux.Open(8, mux.WithMode(mux.Mode(9)))
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+	_, err = mux.Open(8, mux.WithBackend("poll"), mux.WithMode(mux.Edge))
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+}
+
+func TestModeString(t *testing.T) {
+	assert.Equal(t, "level", mux.Level.String())
+	assert.Equal(t, "edge", mux.Edge.String())
+	assert.Equal(t, "oneshot", mux.Oneshot.String())
+	assert.Equal(t, "Mode(7)", mux.Mode(7).String())
+}
+
+// The ADD/MOD/DEL choice of aeApiAddEvent/aeApiDelEvent, seen through Stats.
+func TestRegistrationCalls(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		r, _ := pipe(t)
+		step := func(op func(int, event.Mask) error, m event.Mask, want mux.Stats) {
+			t.Helper()
+			require.NoError(t, op(r, m))
+			got := p.Stats()
+			got.Waits, got.Fired = 0, 0
+			assert.Equal(t, want, got)
+		}
+		step(p.Add, event.Readable, mux.Stats{Registers: 1})
+		step(p.Add, event.Writable, mux.Stats{Registers: 1, Modifies: 1})
+		step(p.Add, event.Writable, mux.Stats{Registers: 1, Modifies: 1}) // unchanged: no call
+		step(p.Add, event.Barrier, mux.Stats{Registers: 1, Modifies: 1})  // Barrier never reaches the kernel
+		assert.Equal(t, event.Readable|event.Writable|event.Barrier, p.Mask(r))
+		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2})
+		step(p.Del, event.Writable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
+		assert.Equal(t, event.None, p.Mask(r), "Barrier goes with Writable")
+		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
+		assert.Equal(t, 0, p.Len())
+	})
+}
+
+// An fd closed without Del whose number comes back is registered afresh with
+// only the new interest (epoll answers ENOENT to the MOD; poll saw POLLNVAL).
+func TestReusedFdNumber(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		var fds [2]int
+		require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+		require.NoError(t, p.Add(fds[0], event.Readable))
+		num := fds[0]
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		fired := make([]event.Fired, 8)
+		_, err = p.Wait(fired, 0) // poll learns of the close here (POLLNVAL)
+		require.NoError(t, err)
+
+		// Take the number back with a socketpair end that is writable only.
+		var sp [2]int
+		for {
+			sp, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			require.NoError(t, err)
+			if sp[0] == num || sp[1] == num {
+				break
+			}
+			t.Fatalf("fd %d was not reused (got %v)", num, sp)
+		}
+		defer unix.Close(sp[0])
+		defer unix.Close(sp[1])
+		require.NoError(t, p.Add(num, event.Writable))
+		assert.Equal(t, event.Writable, p.Mask(num), "only the new interest")
+		n, err := p.Wait(fired, 100*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		assert.Equal(t, event.Fired{Fd: num, Mask: event.Writable}, fired[0])
+	})
+}
+
+func TestCloseWhileWaiting(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(64, mux.WithBackend(name))
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Wait(make([]event.Fired, 4), -1)
+			done <- err
+		}()
+		time.Sleep(10 * time.Millisecond)
+		require.NoError(t, p.Close())
+		select {
+		case err := <-done:
+			assert.ErrorIs(t, err, mux.ErrClosed)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not unblock Wait")
+		}
+		assert.ErrorIs(t, p.Close(), mux.ErrClosed)
+		assert.ErrorIs(t, p.Wake(), mux.ErrClosed)
+		assert.Equal(t, -1, p.Fd())
+	})
+}
+
+func TestWaitAllocatesNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		r, w := pipe(t)
+		unix.Write(w, []byte{1})
+		require.NoError(t, p.Add(r, event.Readable))
+		fired := make([]event.Fired, 16)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if n, err := p.Wait(fired, time.Second); n != 1 || err != nil {
+				t.Fatalf("Wait = %d, %v", n, err)
+			}
+		})
+		assert.Zero(t, allocs)
+		allocs = testing.AllocsPerRun(200, func() {
+			p.Wake()
+			p.Wait(fired[:1], 0)
+			p.Wait(fired, 10*time.Microsecond)
+		})
+		assert.Zero(t, allocs, "Wake and timed Waits")
+	})
+}
+
+// TestTimedWaitOvershoot logs how late a 100µs Wait returns. It asserts only
+// that none returns early; the figures are for the reader.
+func TestTimedWaitOvershoot(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(64, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		fired := make([]event.Fired, 4)
+		for _, d := range []time.Duration{100 * time.Microsecond, 3100 * time.Microsecond} {
+			runs := 200
+			if d > time.Millisecond {
+				runs = 20
+			}
+			over := make([]time.Duration, runs)
+			for i := range over {
+				start := time.Now()
+				_, err := p.Wait(fired, d)
+				el := time.Since(start)
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, el, d, "a timed Wait returned early")
+				over[i] = el - d
+			}
+			sort.Slice(over, func(i, j int) bool { return over[i] < over[j] })
+			t.Logf("%s %v: overshoot median %v p99 %v max %v (resolution %v)", name, d,
+				over[len(over)/2], over[len(over)*99/100], over[len(over)-1], p.Caps().Resolution)
+		}
+	})
+}
+
+// BenchmarkWait: one ready fd among N registered idle ones, level-triggered.
+func BenchmarkWait(b *testing.B) {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+	for _, name := range mux.Backends() {
+		for _, idle := range []int{0, 1000, 10000} {
+			b.Run(fmt.Sprintf("%s/idle=%d", name, idle), func(b *testing.B) {
+				p, err := mux.Open(idle+4096, mux.WithBackend(name))
+				require.NoError(b, err)
+				defer p.Close()
+				r, w := pipe(b)
+				unix.Write(w, []byte{1})
+				require.NoError(b, p.Add(r, event.Readable))
+				// Idle fds: pipe read ends and dups of them (their write
+				// ends stay open, so none reports hang-up).
+				for i := 0; i < idle; i += 2 {
+					ir, _ := pipe(b)
+					d, err := unix.Dup(ir)
+					require.NoError(b, err)
+					b.Cleanup(func() { unix.Close(d) })
+					require.NoError(b, p.Add(ir, event.Readable))
+					require.NoError(b, p.Add(d, event.Readable))
+				}
+				fired := make([]event.Fired, 64)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if n, err := p.Wait(fired, time.Second); n != 1 || err != nil {
+						b.Fatalf("Wait = %d, %v", n, err)
+					}
+				}
+			})
+		}
+	}
+}

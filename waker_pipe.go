@@ -1,0 +1,64 @@
+//go:build unix && !linux
+
+package mux
+
+import "golang.org/x/sys/unix"
+
+// waker is the wake-up channel where no eventfd exists: a non-blocking,
+// close-on-exec pipe. wake writes one byte; drain reads until EAGAIN.
+type waker struct {
+	r, w int
+	buf  [64]byte // drain's
+	one  [1]byte  // wake's; separate because wake runs concurrently with drain
+}
+
+func newWaker() (*waker, error) {
+	var p [2]int
+	if err := pipeCloexec(&p); err != nil {
+		return nil, err
+	}
+	for _, fd := range p {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return nil, syscallErr("fcntl", err)
+		}
+	}
+	return &waker{r: p[0], w: p[1]}, nil
+}
+
+func (w *waker) fd() int { return w.r }
+
+func (w *waker) wake() error {
+	for {
+		_, err := unix.Write(w.w, w.one[:])
+		switch err {
+		case nil, unix.EAGAIN: // a full pipe is readable already
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return syscallErr("write", err)
+	}
+}
+
+func (w *waker) drain() {
+	for {
+		n, err := unix.Read(w.r, w.buf[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n < len(w.buf) {
+			return
+		}
+	}
+}
+
+func (w *waker) close() error {
+	err1 := unix.Close(w.r)
+	err2 := unix.Close(w.w)
+	if err1 != nil {
+		return syscallErr("close", err1)
+	}
+	return syscallErr("close", err2)
+}
