@@ -157,12 +157,12 @@ func (b *pollBackend) wait(fired []event.Fired, timeout time.Duration) (int, boo
 		woke = true
 		ready--
 	}
-	n, total := 0, len(b.fds)-1
-	if b.next < 1 || b.next > total {
-		b.next = 1
+	n, total, start := 0, len(b.fds)-1, b.next
+	if start < 1 || start > total {
+		start = 1
 	}
 	for k := 0; k < total && ready > 0 && n < len(fired); k++ {
-		i := b.next + k
+		i := start + k
 		if i > total {
 			i -= total
 		}
