@@ -11,6 +11,7 @@ import (
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 // FuzzPollers reads its input as a script of operations on socketpairs and
@@ -181,17 +182,17 @@ func (h *harness) step(op byte, a, b int) {
 		}
 		var x, y *modelFd
 		if op == 0 {
-			sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			a, b, err := fdtest.Socketpair()
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, y = &modelFd{num: sp[0], kind: 's', open: true}, &modelFd{num: sp[1], kind: 's', open: true}
+			x, y = &modelFd{num: a, kind: 's', open: true}, &modelFd{num: b, kind: 's', open: true}
 		} else {
-			var p [2]int
-			if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			r, w, err := fdtest.Pipe()
+			if err != nil {
 				t.Fatal(err)
 			}
-			x, y = &modelFd{num: p[0], kind: 'r', open: true}, &modelFd{num: p[1], kind: 'w', open: true}
+			x, y = &modelFd{num: r, kind: 'r', open: true}, &modelFd{num: w, kind: 'w', open: true}
 		}
 		x.peer, y.peer = y, x
 		h.fds = append(h.fds, x, y)

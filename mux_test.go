@@ -14,14 +14,15 @@ import (
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 func pipe(tb testing.TB) (r, w int) {
 	tb.Helper()
-	var p [2]int
-	require.NoError(tb, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
-	tb.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
-	return p[0], p[1]
+	r, w, err := fdtest.Pipe()
+	require.NoError(tb, err)
+	tb.Cleanup(func() { unix.Close(r); unix.Close(w) })
+	return r, w
 }
 
 func eachBackend(t *testing.T, f func(t *testing.T, name string)) {
@@ -114,7 +115,8 @@ func TestReusedFdNumber(t *testing.T) {
 		require.NoError(t, err)
 		defer p.Close()
 		var fds [2]int
-		require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+		fds[0], fds[1], err = fdtest.Pipe()
+		require.NoError(t, err)
 		require.NoError(t, p.Add(fds[0], event.Readable))
 		num := fds[0]
 		unix.Close(fds[0])
@@ -126,7 +128,7 @@ func TestReusedFdNumber(t *testing.T) {
 		// Take the number back with a socketpair end that is writable only.
 		var sp [2]int
 		for {
-			sp, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			sp[0], sp[1], err = fdtest.Socketpair()
 			require.NoError(t, err)
 			if sp[0] == num || sp[1] == num {
 				break
@@ -235,10 +237,10 @@ func BenchmarkWait(b *testing.B) {
 			require.NoError(b, err)
 			var open []int
 			mk := func() (int, int) {
-				var fds [2]int
-				require.NoError(b, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
-				open = append(open, fds[0], fds[1])
-				return fds[0], fds[1]
+				r, w, err := fdtest.Pipe()
+				require.NoError(b, err)
+				open = append(open, r, w)
+				return r, w
 			}
 			r, w := mk()
 			unix.Write(w, []byte{1})
