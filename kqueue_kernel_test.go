@@ -1,0 +1,106 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package mux
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux/event"
+)
+
+// These tests need a kqueue kernel: what kqueue_logic_test.go cannot show
+// on Linux.
+
+func TestKeventTranslation(t *testing.T) {
+	var k unix.Kevent_t
+	toKevent(&k, &kqEvent{ident: 7, filter: kqWrite, flags: kqAdd | kqClear})
+	assert.EqualValues(t, 7, k.Ident)
+	assert.True(t, k.Filter == unix.EVFILT_WRITE)
+	assert.EqualValues(t, unix.EV_ADD|unix.EV_CLEAR|evReceipt, k.Flags)
+	toKevent(&k, &kqEvent{ident: 3, filter: kqRead, flags: kqDelete})
+	assert.True(t, k.Filter == unix.EVFILT_READ)
+	assert.EqualValues(t, unix.EV_DELETE|evReceipt, k.Flags)
+	toKevent(&k, &kqEvent{ident: 3, filter: kqRead, flags: kqEnable | kqOneshot})
+	assert.EqualValues(t, unix.EV_ENABLE|unix.EV_ONESHOT|evReceipt, k.Flags)
+
+	k.Flags |= unix.EV_EOF | unix.EV_ERROR
+	k.Fflags = uint32(unix.ECONNRESET)
+	k.Data = 5
+	e := fromKevent(&k)
+	assert.Equal(t, kqEvent{ident: 3, filter: kqRead, flags: kqEOF | kqError,
+		fflags: uint32(unix.ECONNRESET), data: 5}, e)
+}
+
+func kqSocketpair(t *testing.T) (a, b int) {
+	t.Helper()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(sp[0]); unix.Close(sp[1]) })
+	for _, fd := range sp {
+		unix.CloseOnExec(fd)
+		require.NoError(t, unix.SetNonblock(fd, true))
+	}
+	return sp[0], sp[1]
+}
+
+// EV_ONESHOT drops only the filter that fired; Oneshot mode must silence
+// the whole fd until the next Add, as EPOLLONESHOT does.
+func TestKqueueOneshotDisarmsWholeFd(t *testing.T) {
+	p, err := Open(1024, WithBackend("kqueue"), WithMode(Oneshot))
+	require.NoError(t, err)
+	defer p.Close()
+	a, b := kqSocketpair(t)
+	require.NoError(t, p.Add(a, event.Readable|event.Writable))
+	fired := make([]event.Fired, 8)
+	n, err := p.Wait(fired, time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []event.Fired{{Fd: a, Mask: event.Writable}}, fired[:n], "writable, nothing to read yet")
+
+	_, err = unix.Write(b, []byte("x"))
+	require.NoError(t, err)
+	n, err = p.Wait(fired, 50*time.Millisecond)
+	require.NoError(t, err)
+	assert.Zero(t, n, "disarmed until the next Add: %v", fired[:n])
+
+	require.NoError(t, p.Add(a, event.Readable)) // re-arms what is registered
+	n, err = p.Wait(fired, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []event.Fired{{Fd: a, Mask: event.Readable | event.Writable}}, fired[:n])
+}
+
+// A ctl call returns receipts, not pending events: in Edge mode a
+// consumed edge would never be reported again.
+func TestKqueueCtlDrainsNoEvent(t *testing.T) {
+	p, err := Open(1024, WithBackend("kqueue"), WithMode(Edge))
+	require.NoError(t, err)
+	defer p.Close()
+	a, b := kqSocketpair(t)
+	c, _ := kqSocketpair(t)
+	_, err = unix.Write(b, []byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, p.Add(a, event.Readable))
+	require.NoError(t, p.Add(c, event.Readable))
+	require.NoError(t, p.Add(c, event.Writable))
+	require.NoError(t, p.Del(c, event.Readable))
+	fired := make([]event.Fired, 8)
+	n, err := p.Wait(fired, time.Second)
+	require.NoError(t, err)
+	assert.Contains(t, fired[:n], event.Fired{Fd: a, Mask: event.Readable})
+}
+
+// A regular file: kqueue would take it and call it always ready.
+func TestKqueueRefusesRegularFile(t *testing.T) {
+	p, err := Open(1024, WithBackend("kqueue"))
+	require.NoError(t, err)
+	defer p.Close()
+	f, err := unix.Open(t.TempDir()+"/f", unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	require.NoError(t, err)
+	defer unix.Close(f)
+	assert.ErrorIs(t, p.Add(f, event.Readable), ErrNotPollable)
+	assert.Equal(t, event.None, p.Mask(f))
+}
