@@ -1,0 +1,495 @@
+package aeloop
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/event"
+)
+
+// The ProcessEvents flags. Their values are Redis's AE_FILE_EVENTS,
+// AE_TIME_EVENTS, AE_ALL_EVENTS, AE_DONT_WAIT, AE_CALL_BEFORE_SLEEP and
+// AE_CALL_AFTER_SLEEP, so that ported C code keeps its constants.
+const (
+	// FileEvents processes fd events (AE_FILE_EVENTS).
+	FileEvents = 1
+	// TimeEvents processes timers (AE_TIME_EVENTS).
+	TimeEvents = 2
+	// AllEvents is FileEvents|TimeEvents (AE_ALL_EVENTS).
+	AllEvents = FileEvents | TimeEvents
+	// DontWait makes the poll return at once (AE_DONT_WAIT).
+	DontWait = 4
+	// CallBeforeSleep runs the SetBeforeSleep hook before polling
+	// (AE_CALL_BEFORE_SLEEP).
+	CallBeforeSleep = 8
+	// CallAfterSleep runs the SetAfterSleep hook right after polling
+	// (AE_CALL_AFTER_SLEEP).
+	CallAfterSleep = 16
+)
+
+// NoMore, returned by a TimeProc, deletes the timer (AE_NOMORE).
+const NoMore time.Duration = -1
+
+// FileProc handles an fd event (aeFileProc). mask is what fired: Readable
+// and/or Writable, plus the Hangup and Error hints where the backend
+// reports them.
+type FileProc func(l *Loop, fd int, clientData any, mask event.Mask)
+
+// TimeProc handles a timer (aeTimeProc). It returns NoMore to delete the
+// timer, or the delay until its next run, counted from when it returns.
+type TimeProc func(l *Loop, id int64, clientData any) time.Duration
+
+// Finalizer is called once when a timer is gone for good
+// (aeEventFinalizerProc): deleted, stopped by NoMore, or dropped by Close.
+type Finalizer func(l *Loop, clientData any)
+
+// Errors returned by aeloop besides those of package mux (mux.ErrRange,
+// mux.ErrBadMask, mux.ErrClosed, mux.ErrNotPollable, syscall errors).
+var (
+	// ErrNoTimer is returned by DelTimer for an id that was never
+	// returned by AddTimer or whose timer is already deleted.
+	ErrNoTimer = errors.New("aeloop: no such timer")
+	// ErrNilFunc is returned when a handler, timer procedure or posted
+	// function is nil: it would only crash the loop later.
+	ErrNilFunc = errors.New("aeloop: nil function")
+)
+
+// maxFired caps the fired buffer a poll fills: fds left over are reported
+// by the next poll (the Poller guarantees that none starves).
+const maxFired = 4096
+
+// fileEvent is what aeloop keeps per fd besides the mask, which lives in
+// the Poller's table (aeFileEvent without its mask field).
+type fileEvent struct {
+	rproc, wproc FileProc
+	data         any
+	// both: Readable and Writable were last set by one AddEvent call, so
+	// the handler is called once when both fire (ae compares the two proc
+	// pointers; Go cannot compare funcs).
+	both bool
+	// gen identifies the current registration: a fresh value each time
+	// the fd goes from unregistered to registered, 0 while unregistered.
+	// A fired entry is delivered only while gen is what it was at the poll.
+	gen uint64
+}
+
+// batch is the fired buffer of one ProcessEvents nesting level.
+type batch struct {
+	fired []event.Fired
+	gens  []uint64
+}
+
+// Stats are a Loop's counters. Nested ProcessEvents calls count too, so
+// their time shows in both Polling and, for the outer call, Handling.
+type Stats struct {
+	// Iterations counts ProcessEvents calls that had FileEvents or
+	// TimeEvents in their flags (Main makes one per iteration).
+	Iterations uint64
+	// Polls counts the calls into the Poller's Wait.
+	Polls uint64
+	// Fired counts fired fd entries processed (the file part of
+	// ProcessEvents' return value).
+	Fired uint64
+	// Timers counts timer callbacks run.
+	Timers uint64
+	// Posts counts posted functions run.
+	Posts uint64
+	// Polling is the time spent blocked in the Poller's Wait (the kernel).
+	Polling time.Duration
+	// Handling is the rest of the time spent in ProcessEvents: hooks, fd
+	// handlers, posted functions, timers and finalizers.
+	Handling time.Duration
+	// Poller are the counters of the underlying Poller: how often the
+	// kernel's registration was changed.
+	Poller mux.Stats
+}
+
+// Loop is an ae event loop: fd handlers, timers, hooks and posted
+// functions, driven by one goroutine through ProcessEvents or Main. Only
+// Stop and Post may be called from other goroutines; every other method
+// belongs to the goroutine that runs the loop, or to code running on it
+// (handlers, timers, hooks, posted functions).
+type Loop struct {
+	p      *mux.Poller
+	events []fileEvent // indexed by fd; len is the set size
+	regSeq uint64      // last fileEvent.gen handed out
+
+	batches []batch // one per ProcessEvents nesting level
+	depth   int
+
+	beforeSleep func(*Loop)
+	afterSleep  func(*Loop)
+	dontWait    bool
+	stop        atomic.Bool
+	closed      bool
+
+	timers timerState
+
+	postMu     sync.Mutex
+	posted     []func(*Loop) // queued by Post
+	spare      []func(*Loop) // the other buffer, reused by the next swap
+	postClosed bool
+
+	base  time.Time // the monotonic origin of timer due times
+	stats Stats
+}
+
+// CreateLoop creates a loop for fds 0 to setsize-1 (aeCreateEventLoop).
+// opts are those of mux.Open: WithBackend picks the backend. ae's rules
+// assume the default Level mode; with Oneshot an fd is re-armed by the next
+// AddEvent for it.
+func CreateLoop(setsize int, opts ...mux.Option) (*Loop, error) {
+	p, err := mux.Open(setsize, opts...)
+	if err != nil {
+		return nil, err
+	}
+	l := &Loop{p: p, events: make([]fileEvent, setsize), base: time.Now()}
+	l.timers.init()
+	return l, nil
+}
+
+func rangeErr(op string, fd, setsize int) error {
+	// Both sentinels, so that code ported from C can check ERANGE.
+	return fmt.Errorf("aeloop: %s fd %d: %w (set size %d): %w", op, fd, mux.ErrRange, setsize, unix.ERANGE)
+}
+
+// AddEvent registers proc for mask on fd (aeCreateFileEvent). mask merges
+// into what fd already has; Readable sets the read handler, Writable the
+// write handler, Barrier (with Writable) makes the write handler run first.
+// clientData overwrites the one slot both handlers share. Registering
+// Readable|Writable in one call makes proc serve both: when both fire it is
+// called once, with both bits.
+//
+// fd < 0 or >= SetSize fails with an error matching mux.ErrRange (and
+// unix.ERANGE); unknown bits or Hangup/Error with mux.ErrBadMask; a nil
+// proc with ErrNilFunc; a regular file or directory with
+// mux.ErrNotPollable. On any error nothing changes.
+func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) error {
+	if l.closed {
+		return mux.ErrClosed
+	}
+	if fd < 0 || fd >= len(l.events) {
+		return rangeErr("add", fd, len(l.events))
+	}
+	if mask&^event.Registrable != 0 {
+		return fmt.Errorf("aeloop: add fd %d: %w: %v", fd, mux.ErrBadMask, mask)
+	}
+	if proc == nil && mask&event.IO != 0 {
+		return fmt.Errorf("aeloop: add fd %d: %w", fd, ErrNilFunc)
+	}
+	old := l.p.Mask(fd)
+	if err := l.p.Add(fd, mask); err != nil {
+		return err
+	}
+	nw := l.p.Mask(fd)
+	if nw == event.None {
+		return nil // mask None on an unregistered fd: nothing to keep
+	}
+	fe := &l.events[fd]
+	if old&event.IO == 0 && nw&event.IO != 0 {
+		l.regSeq++
+		fe.gen = l.regSeq
+	}
+	if mask&event.Readable != 0 {
+		fe.rproc = proc
+	}
+	if mask&event.Writable != 0 {
+		fe.wproc = proc
+	}
+	switch mask & event.IO {
+	case event.IO:
+		fe.both = true
+	case event.Readable, event.Writable:
+		fe.both = false // one of the two handlers was replaced on its own
+	}
+	fe.data = clientData
+	return nil
+}
+
+// DelEvent removes mask from fd's interest (aeDeleteFileEvent); removing
+// Writable removes Barrier too. Out-of-range and unregistered fds are
+// ignored, and the kernel is called only when Readable or Writable actually
+// change. Once fd has no interest left, its handlers and client data are
+// dropped, and an event for it that is still pending in the current
+// ProcessEvents batch is never delivered, even if fd is added again. Kernel
+// errors are ignored, as in ae: the fd may already be closed.
+func (l *Loop) DelEvent(fd int, mask event.Mask) {
+	if fd < 0 || fd >= len(l.events) || l.p.Mask(fd) == event.None {
+		return
+	}
+	_ = l.p.Del(fd, mask&event.Registrable) // the table is updated even on error
+	nw := l.p.Mask(fd)
+	fe := &l.events[fd]
+	if nw&event.IO == 0 {
+		*fe = fileEvent{}
+		return
+	}
+	if nw&event.Readable == 0 {
+		fe.rproc, fe.both = nil, false
+	}
+	if nw&event.Writable == 0 {
+		fe.wproc, fe.both = nil, false
+	}
+}
+
+// GetEvents returns fd's registered mask, Barrier included
+// (aeGetFileEvents); None for an unregistered or out-of-range fd.
+func (l *Loop) GetEvents(fd int) event.Mask { return l.p.Mask(fd) }
+
+// GetClientData returns the client data of a registered fd, nil otherwise
+// (aeGetFileClientData).
+func (l *Loop) GetClientData(fd int) any {
+	if fd < 0 || fd >= len(l.events) || l.p.Mask(fd) == event.None {
+		return nil
+	}
+	return l.events[fd].data
+}
+
+// live reports whether fd still has the registration that fired.
+func (l *Loop) live(fd int, gen uint64) bool {
+	return fd < len(l.events) && l.events[fd].gen == gen
+}
+
+func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
+
+// ProcessEvents runs one iteration of the loop (aeProcessEvents) and
+// returns the number of fired fd entries processed plus timer callbacks run.
+// In order:
+//
+//  1. Without FileEvents and TimeEvents in flags it returns 0 at once.
+//  2. It polls only if some fd is registered, or flags has TimeEvents and
+//     not DontWait.
+//  3. Before polling: the before-sleep hook, if flags has CallBeforeSleep.
+//  4. The timeout, computed after the hook: zero with DontWait (in flags or
+//     set by SetDontWait); with TimeEvents, the time until the earliest
+//     timer (blocking if there is none); with FileEvents only, blocking.
+//  5. The poll. A failure other than EINTR is returned (ae aborts).
+//  6. Without FileEvents in flags the fired events are dropped (they are
+//     level-triggered: they come back).
+//  7. The after-sleep hook, if flags has CallAfterSleep, even with no
+//     event.
+//  8. The fd handlers, fd by fd: read then write, or write then read when
+//     the fd has Barrier; a handler runs only if its bit fired and is still
+//     registered when its turn comes.
+//  9. The functions queued by Post.
+//  10. With TimeEvents, the finalizers of deleted timers, then the timers
+//     due at the start of this step.
+//
+// After Close it returns mux.ErrClosed.
+func (l *Loop) ProcessEvents(flags int) (int, error) {
+	if l.closed {
+		return 0, mux.ErrClosed
+	}
+	if flags&(FileEvents|TimeEvents) == 0 {
+		return 0, nil
+	}
+	l.stats.Iterations++
+	start := l.now()
+	idle := int64(0)
+	processed := 0
+	if l.p.Len() > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
+		if l.beforeSleep != nil && flags&CallBeforeSleep != 0 {
+			l.beforeSleep(l)
+		}
+		if l.closed {
+			return 0, nil
+		}
+		timeout := time.Duration(-1)
+		if flags&DontWait != 0 || l.dontWait {
+			timeout = 0
+		} else if flags&TimeEvents != 0 {
+			timeout = l.timers.untilEarliest(l.now())
+		}
+		fired, gens := l.batch()
+		polled := l.now()
+		n, err := l.p.Wait(fired, timeout)
+		woke := l.now()
+		idle = woke - polled
+		l.stats.Polls++
+		l.stats.Polling += time.Duration(idle)
+		if err != nil {
+			l.depth--
+			l.stats.Handling += time.Duration(woke - start - idle)
+			return 0, fmt.Errorf("aeloop: poll: %w", err)
+		}
+		if flags&FileEvents == 0 {
+			n = 0
+		}
+		for j := range n {
+			gens[j] = l.events[fired[j].Fd].gen
+		}
+		if l.afterSleep != nil && flags&CallAfterSleep != 0 {
+			l.afterSleep(l)
+		}
+		for j := 0; j < n && !l.closed; j++ {
+			l.dispatch(fired[j].Fd, fired[j].Mask, gens[j])
+			processed++
+		}
+		l.stats.Fired += uint64(processed)
+		l.depth--
+	}
+	if !l.closed {
+		l.runPosts()
+	}
+	if flags&TimeEvents != 0 {
+		processed += l.processTimers()
+	}
+	l.stats.Handling += time.Duration(l.now() - start - idle)
+	return processed, nil
+}
+
+// batch returns the fired buffers of the current nesting level, sized for
+// the set size, and enters the level. A nested ProcessEvents gets its own
+// buffers, so it never overwrites the batch its caller is dispatching.
+func (l *Loop) batch() ([]event.Fired, []uint64) {
+	want := min(len(l.events), maxFired)
+	if l.depth == len(l.batches) {
+		l.batches = append(l.batches, batch{})
+	}
+	b := &l.batches[l.depth]
+	if len(b.fired) != want {
+		b.fired = make([]event.Fired, want)
+		b.gens = make([]uint64, want)
+	}
+	l.depth++
+	return b.fired, b.gens
+}
+
+// dispatch runs fd's handlers for one fired entry.
+func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
+	if !l.live(fd, gen) {
+		return
+	}
+	fe := &l.events[fd]
+	invert := l.p.Mask(fd)&event.Barrier != 0
+	called := false
+	if !invert && l.p.Mask(fd)&fired&event.Readable != 0 {
+		fe.rproc(l, fd, fe.data, fired)
+		called = true
+	}
+	// Re-read everything: the handler may have deleted, replaced or
+	// resized (l.events may be a new slice).
+	if !l.live(fd, gen) {
+		return
+	}
+	fe = &l.events[fd]
+	if l.p.Mask(fd)&fired&event.Writable != 0 && (!called || !fe.both) {
+		fe.wproc(l, fd, fe.data, fired)
+		called = true
+	}
+	if !invert || !l.live(fd, gen) {
+		return
+	}
+	fe = &l.events[fd]
+	if l.p.Mask(fd)&fired&event.Readable != 0 && (!called || !fe.both) {
+		fe.rproc(l, fd, fe.data, fired)
+	}
+}
+
+// Main runs ProcessEvents(AllEvents|CallBeforeSleep|CallAfterSleep) until
+// Stop is called (aeMain). It clears an earlier Stop first, as ae does, and
+// returns nil after the iteration in which Stop was seen, or the first
+// error of ProcessEvents (mux.ErrClosed once the loop is closed).
+func (l *Loop) Main() error {
+	l.stop.Store(false)
+	for !l.stop.Load() {
+		if _, err := l.ProcessEvents(AllEvents | CallBeforeSleep | CallAfterSleep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop makes Main return after its current iteration (aeStop). Safe from
+// any goroutine: it wakes a loop blocked in the poll. A Stop before Main
+// starts is forgotten, as in ae.
+func (l *Loop) Stop() {
+	l.stop.Store(true)
+	_ = l.p.Wake() // ErrClosed only: then there is no loop to wake
+}
+
+// SetBeforeSleep sets the hook ProcessEvents calls before polling when its
+// flags have CallBeforeSleep (aeSetBeforeSleepProc); nil removes it.
+func (l *Loop) SetBeforeSleep(fn func(*Loop)) { l.beforeSleep = fn }
+
+// SetAfterSleep sets the hook ProcessEvents calls right after polling when
+// its flags have CallAfterSleep (aeSetAfterSleepProc); nil removes it.
+func (l *Loop) SetAfterSleep(fn func(*Loop)) { l.afterSleep = fn }
+
+// SetDontWait makes every poll return at once, as if DontWait were in the
+// flags, until it is turned off (aeSetDontWait). The before-sleep hook may
+// call it: the timeout is computed after the hook.
+func (l *Loop) SetDontWait(on bool) { l.dontWait = on }
+
+// ResizeSetSize changes the set size (aeResizeSetSize). The same size is a
+// no-op; a size at or below a registered fd fails with mux.ErrRange and
+// changes nothing. It may be called from a handler: entries of the current
+// batch whose fd is now out of range are skipped.
+func (l *Loop) ResizeSetSize(n int) error {
+	if l.closed {
+		return mux.ErrClosed
+	}
+	if n == len(l.events) {
+		return nil
+	}
+	if err := l.p.Resize(n); err != nil {
+		return err
+	}
+	events := make([]fileEvent, n)
+	copy(events, l.events)
+	l.events = events
+	return nil
+}
+
+// SetSize returns the set size: fds must be below it (aeGetSetSize).
+func (l *Loop) SetSize() int { return len(l.events) }
+
+// ApiName returns the backend's name: "epoll", "kqueue" or "poll"
+// (aeGetApiName).
+func (l *Loop) ApiName() string { return l.p.Name() }
+
+// Stats returns the loop's counters. Call it on the loop's goroutine; from
+// another one, Post a function that reads it.
+func (l *Loop) Stats() Stats {
+	s := l.stats
+	s.Poller = l.p.Stats()
+	return s
+}
+
+// Close releases the loop (aeDeleteEventLoop). Functions already accepted
+// by Post run first, once each, on the calling goroutine; then the Poller
+// is closed and every timer's finalizer that has not run yet runs once
+// (deleted timers included). Registered fds are neither closed nor their
+// handlers called. AddTimer, Post and the other methods return
+// mux.ErrClosed from then on, also inside those finalizers. A timer whose
+// callback is running (Close was called from it) is finalized when the
+// callback returns. Every failure is returned, aggregated; errors.Is
+// matches each. A second Close returns mux.ErrClosed.
+//
+// Call Close on the loop's goroutine: after Main returned, or from a
+// handler, which ends the current iteration.
+func (l *Loop) Close() error {
+	if l.closed {
+		return mux.ErrClosed
+	}
+	l.postMu.Lock()
+	l.postClosed = true
+	l.postMu.Unlock()
+	l.runPosts()
+	l.closed = true
+	var errs *multierror.Error
+	if err := l.p.Close(); err != nil {
+		// Append flattens a *multierror.Error from the backend (one error
+		// per kernel object that failed to close).
+		errs = multierror.Append(errs, err)
+	}
+	l.timers.closeAll(l)
+	return errs.ErrorOrNil()
+}

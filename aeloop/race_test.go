@@ -1,0 +1,5 @@
+//go:build race
+
+package aeloop
+
+const raceEnabled = true
