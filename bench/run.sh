@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# run.sh — redis-benchmark against redis-server, cmd/aeserver (epoll and poll
+# backends) and a reference Go server on the net package, side by side, in
+# interleaved rounds, on 127.0.0.1 only.
+#
+# Usage:
+#   bench/run.sh [NAME=command-line ...]     run the benchmark
+#   bench/run.sh --report OUTDIR             print OUTDIR's tables and summary again from its results.csv
+#   bench/run.sh --help                      print this text
+#
+# Built-in servers (SERVERS picks among them, in this order; the first one is
+# the baseline of every ratio):
+#   redis           redis-server --save '' --appendonly no (from apt)
+#   aeserver-epoll  $BUILD/aeserver -backend epoll -addr 127.0.0.1:{PORT}
+#   aeserver-poll   $BUILD/aeserver -backend poll -addr 127.0.0.1:{PORT}
+#   stdlibping      bench/peers/stdlibping: a small RESP server (PING, ECHO, SET,
+#                   GET) on Go's net package, one goroutine per connection
+# aeserver is built once with `go build -o $BUILD/aeserver ./cmd/aeserver` from
+# the repository root. AESERVER_CMD replaces its command line for both
+# aeserver-* servers, {BACKEND} standing for epoll or poll, e.g.
+#   AESERVER_CMD='/tmp/aeserver -backend {BACKEND} -loops 1 -addr 127.0.0.1:{PORT}'
+# (or any RESP server, to try the harness before cmd/aeserver exists).
+#
+# Extra servers are given as NAME=command-line, "{PORT}" standing for the port
+# it must listen on (always 127.0.0.1; PORT is also set in its environment).
+# The command line is run by sh with `exec`, so it must be a single command
+# (the harness measures that process's CPU and memory):
+#   bench/run.sh 'gnetping=/tmp/gnetping -addr 127.0.0.1:{PORT}'
+#
+# Servers are pinned with `taskset -c $SERVER_CPU`, redis-benchmark with
+# `taskset -c $CLIENT_CPU`. Every server runs for the whole run; in each round,
+# for each config and test, the servers are measured one right after another.
+# Each measurement is one redis-benchmark invocation for one test, so the
+# server's CPU time for exactly that test is read from /proc/PID/stat, and the
+# busy time of both CPUs from /proc/stat. Configs: p1 = -c 50 -P 1,
+# p16 = -c 50 -P 16, c1000 = -c 1000 -P 1. Tests: redis-benchmark -t names.
+#
+# Knobs (environment, defaults in brackets):
+#   ROUNDS [3]  N_P1 [150000]  N_P16 [2000000]  N_C1000 [150000]  WARMUP_N [20000]
+#   TESTS ["ping_inline ping_mbulk set get"]  CONFIGS ["p1 p16 c1000"]
+#   SERVERS ["redis aeserver-epoll aeserver-poll stdlibping"]  BASE_PORT [16379]
+#   SERVER_CPU [0]  CLIENT_CPU [1]  BENCH_TIMEOUT [120] (seconds per redis-benchmark)
+#   AESERVER_CMD [unset: build cmd/aeserver]  BUILD [/tmp/aemux-bench/bin]
+#   OUT [/tmp/aemux-bench/run-YYYYmmdd-HHMMSS]  CHARTS [1] (0: no SVG charts)
+# Outputs in $OUT: results.md (tables), summary.txt (the summary printed at
+# the end), results.csv (every measurement), memory.csv, chart-cpu.svg and
+# chart-rps.svg (go run ./cmd/benchchart), commands.txt, env.sh,
+# bench-raw.log (redis-benchmark output), logs/ (builds, server logs).
+set -uo pipefail
+
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+	sed -n '2,/^set -uo pipefail/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+	exit 0
+fi
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+CLK=$(getconf CLK_TCK)
+
+ROUNDS=${ROUNDS:-3}
+N_P1=${N_P1:-150000}
+N_P16=${N_P16:-2000000}
+N_C1000=${N_C1000:-150000}
+WARMUP_N=${WARMUP_N:-20000}
+TESTS=${TESTS:-"ping_inline ping_mbulk set get"}
+CONFIGS=${CONFIGS:-"p1 p16 c1000"}
+SERVERS=${SERVERS:-"redis aeserver-epoll aeserver-poll stdlibping"}
+BASE_PORT=${BASE_PORT:-16379}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+AESERVER_CMD=${AESERVER_CMD:-}
+BUILD=${BUILD:-/tmp/aemux-bench/bin}
+CHARTS=${CHARTS:-1}
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cfg_args() { # config -> redis-benchmark -c/-P/-n arguments
+	case $1 in
+	p1) echo "-c 50 -P 1 -n $N_P1" ;;
+	p16) echo "-c 50 -P 16 -n $N_P16" ;;
+	c1000) echo "-c 1000 -P 1 -n $N_C1000" ;;
+	*) die "unknown config '$1' (p1, p16, c1000)" ;;
+	esac
+}
+
+aggregate() { # outdir mode -> aggregate.awk's output for results.csv (mode: tables or summary)
+	local d=$1 servers
+	servers=$(cat "$d/servers.txt")
+	awk -v mode="$2" -v servers="$servers" -v base="${servers%% *}" -v configs="$CONFIGS" -v tests="$TESTS" \
+		-v clk="$CLK" -v cdesc_p1="$(cfg_args p1)" -v cdesc_p16="$(cfg_args p16)" \
+		-v cdesc_c1000="$(cfg_args c1000)" -f "$HERE/aggregate.awk" "$d/results.csv"
+}
+
+render() { # outdir -> results.md tables on stdout
+	aggregate "$1" tables
+	[[ -f $1/memory.csv ]] || return 0
+	echo
+	echo "### Memory"
+	echo
+	echo "| server | process | VmRSS after start, MiB | peak RSS (VmHWM) at end, MiB | threads at end |"
+	echo "|---|---|---:|---:|---:|"
+	awk -F, 'NR > 1 { printf "| %s | %s | %.1f | %.1f | %s |\n", $1, $2, $3 / 1024, $4 / 1024, $5 }' "$1/memory.csv"
+}
+
+if [[ ${1:-} == --report ]]; then
+	[[ -f ${2:-}/results.csv && -f ${2:-}/servers.txt ]] || die "usage: $0 --report OUTDIR (with results.csv and servers.txt)"
+	# shellcheck source=/dev/null
+	[[ -f $2/env.sh ]] && . "$2/env.sh"
+	render "$2"
+	echo
+	aggregate "$2" summary
+	exit 0
+fi
+[[ ${1:-} != -* ]] || die "unknown option $1 (see $0 --help)"
+
+OUT=${OUT:-/tmp/aemux-bench/run-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT/logs" || die "cannot create $OUT"
+
+# --- tools ------------------------------------------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+	log "installing redis-server and redis-tools with apt"
+	if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server redis-tools; } >"$OUT/logs/apt.log" 2>&1; then
+		die "apt-get install failed; see $OUT/logs/apt.log"
+	fi
+fi
+for t in taskset timeout redis-cli redis-benchmark ss go; do
+	command -v "$t" >/dev/null || die "missing tool: $t"
+done
+
+# 1,000 client connections need more than the usual 1,024 descriptors, on both sides.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[[ $(ulimit -n) == unlimited || $(ulimit -n) -ge 4096 ]] || die "ulimit -n is $(ulimit -n); need at least 4096"
+
+# --- server table -------------------------------------------------------------
+NAMES=() CMDS=() PORTS=() PIDS=()
+add_server() {
+	local n
+	for n in "${NAMES[@]}"; do [[ $n != "$1" ]] || die "duplicate server name $1"; done
+	NAMES+=("$1") CMDS+=("$2")
+}
+
+AESERVER_TEMPLATE= # command line with {BACKEND} and {PORT}, once checked or built
+aeserver_template() {
+	[[ -n $AESERVER_TEMPLATE ]] && return
+	local words
+	if [[ -n $AESERVER_CMD ]]; then
+		[[ $AESERVER_CMD == *"{PORT}"* ]] || die "AESERVER_CMD must contain {PORT}: $AESERVER_CMD"
+		read -r -a words <<<"$AESERVER_CMD"
+		command -v "${words[0]}" >/dev/null || die "AESERVER_CMD: '${words[0]}' is not an executable"
+		AESERVER_TEMPLATE=$AESERVER_CMD
+		log "aeserver-*: AESERVER_CMD=$AESERVER_CMD"
+		return
+	fi
+	[[ -d $REPO/cmd/aeserver ]] || die "aeserver: $REPO/cmd/aeserver does not exist. Set AESERVER_CMD='BINARY ... -addr 127.0.0.1:{PORT}' or drop aeserver-epoll and aeserver-poll from SERVERS."
+	log "building aeserver: go build -o $BUILD/aeserver ./cmd/aeserver"
+	mkdir -p "$BUILD"
+	if ! (cd "$REPO" && go build -o "$BUILD/aeserver" ./cmd/aeserver) >"$OUT/logs/build-aeserver.log" 2>&1; then
+		sed 's/^/    /' "$OUT/logs/build-aeserver.log" | head -20 >&2
+		die "aeserver: 'go build ./cmd/aeserver' failed (above; full log $OUT/logs/build-aeserver.log). Fix it, or set AESERVER_CMD, or drop aeserver-epoll and aeserver-poll from SERVERS."
+	fi
+	AESERVER_TEMPLATE="$BUILD/aeserver -backend {BACKEND} -addr 127.0.0.1:{PORT}"
+}
+
+for s in $SERVERS; do
+	case $s in
+	redis)
+		mkdir -p "$OUT/redis-dir"
+		add_server redis "redis-server --save '' --appendonly no --port {PORT} --bind 127.0.0.1 --dir $OUT/redis-dir"
+		;;
+	aeserver-epoll | aeserver-poll)
+		aeserver_template
+		add_server "$s" "${AESERVER_TEMPLATE//\{BACKEND\}/${s#aeserver-}}"
+		;;
+	stdlibping)
+		mkdir -p "$BUILD"
+		(cd "$HERE/peers/stdlibping" && go build -o "$BUILD/stdlibping" .) >"$OUT/logs/build-stdlibping.log" 2>&1 ||
+			die "stdlibping does not build; see $OUT/logs/build-stdlibping.log"
+		add_server stdlibping "$BUILD/stdlibping -addr 127.0.0.1:{PORT}"
+		;;
+	*) die "unknown built-in server '$s' (redis, aeserver-epoll, aeserver-poll, stdlibping; others as NAME=command-line)" ;;
+	esac
+done
+for arg in "$@"; do
+	[[ $arg == *=* ]] || die "extra server must be NAME=command-line, got: $arg"
+	name=${arg%%=*} cmd=${arg#*=}
+	[[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad server name '$name'"
+	[[ $cmd == *"{PORT}"* ]] || die "command line for $name must contain {PORT}"
+	add_server "$name" "$cmd"
+done
+((${#NAMES[@]} > 0)) || die "no servers to run"
+
+# --- process control ----------------------------------------------------------
+BENCH_PID=
+cleanup() {
+	local pid i
+	if [[ -n $BENCH_PID ]] && kill -0 "$BENCH_PID" 2>/dev/null; then
+		kill -TERM "$BENCH_PID" 2>/dev/null # timeout(1) passes it on to redis-benchmark
+		wait "$BENCH_PID" 2>/dev/null
+	fi
+	for i in "${!PIDS[@]}"; do
+		pid=${PIDS[$i]}
+		[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+	done
+	for i in "${!PIDS[@]}"; do
+		pid=${PIDS[$i]}
+		[[ -n $pid ]] || continue
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "${NAMES[$i]} (pid $pid) ignored SIGTERM; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	PIDS=()
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
+
+cpu_ticks() { # utime+stime of all threads, in clock ticks (fields 14, 15)
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo NA; return; }
+	s=${s##*) }
+	awk '{ print $12 + $13 }' <<<"$s"
+}
+proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+core_busy() { # CPU number -> its non-idle ticks: user nice system irq softirq steal
+	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+listen_overflows() {
+	awk '$1 == "TcpExt:" { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat
+}
+pong() { [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
+
+start_server() { # index
+	local i=$1 port=$((BASE_PORT + 10 * $1)) cmd pid
+	while ! port_free "$port"; do port=$((port + 1)); done
+	PORTS[i]=$port
+	cmd=${CMDS[$i]//\{PORT\}/$port}
+	echo "${NAMES[$i]}: taskset -c $SERVER_CPU $cmd" >>"$OUT/commands.txt"
+	PORT=$port taskset -c "$SERVER_CPU" sh -c "exec $cmd" >"$OUT/logs/${NAMES[$i]}.log" 2>&1 &
+	pid=$!
+	PIDS[i]=$pid
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || { log "${NAMES[$i]} exited at start; log:"; tail -5 "$OUT/logs/${NAMES[$i]}.log" >&2; return 1; }
+		pong "$port" && break
+		sleep 0.1
+	done
+	pong "$port" || { log "${NAMES[$i]} does not answer PING on port $port"; return 1; }
+	log "started ${NAMES[$i]}: pid $pid ($(cat "/proc/$pid/comm")), port $port"
+}
+
+# --- run ----------------------------------------------------------------------
+{
+	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "nproc=$(nproc) kernel=$(uname -r) cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	redis-server --version
+	redis-benchmark --version
+	go version 2>/dev/null || echo "go: not found"
+	echo "repo: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "ulimit -n $(ulimit -n); somaxconn $(cat /proc/sys/net/core/somaxconn)"
+} >"$OUT/commands.txt"
+declare -p ROUNDS N_P1 N_P16 N_C1000 WARMUP_N TESTS CONFIGS | sed -E 's/^declare -[-a-zA-Z]* //' >"$OUT/env.sh"
+
+for i in "${!NAMES[@]}"; do
+	start_server "$i" || die "could not start ${NAMES[$i]} (log: $OUT/logs/${NAMES[$i]}.log)"
+done
+echo "${NAMES[*]}" >"$OUT/servers.txt"
+mem_start=()
+for i in "${!NAMES[@]}"; do mem_start[i]=$(proc_status "${PIDS[$i]}" VmRSS); done
+
+bench() { # index test extra-args... -> output of redis-benchmark in $OUT/last.txt
+	local i=$1 t=$2 rc
+	shift 2
+	echo "taskset -c $CLIENT_CPU redis-benchmark -h 127.0.0.1 -p ${PORTS[$i]} -q -t $t $*" >>"$OUT/bench-raw.log"
+	# In the background and waited for, so that a signal reaches the trap at once.
+	timeout "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 -p "${PORTS[$i]}" -q -t "$t" "$@" \
+		</dev/null >"$OUT/last.raw" 2>&1 &
+	BENCH_PID=$!
+	wait "$BENCH_PID"
+	rc=$?
+	BENCH_PID=
+	((rc != 124)) || log "${NAMES[$i]} $t: redis-benchmark timed out after ${BENCH_TIMEOUT}s"
+	# -q still prints progress lines ("rps=...") separated by carriage returns.
+	tr '\r' '\n' <"$OUT/last.raw" | grep -v -e '^$' -e 'rps=' >"$OUT/last.txt"
+	cat "$OUT/last.txt" >>"$OUT/bench-raw.log"
+}
+
+log "warm-up: $WARMUP_N requests per test, -c 50 and -c 1000"
+for i in "${!NAMES[@]}"; do
+	bench "$i" "$(tr ' ' ',' <<<"$TESTS")" -n "$WARMUP_N" -c 50 >/dev/null
+	bench "$i" "$(tr ' ' ',' <<<"$TESTS")" -n "$WARMUP_N" -c 1000 >/dev/null
+done
+
+echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks" >"$OUT/results.csv"
+for r in $(seq 1 "$ROUNDS"); do
+	for cfg in $CONFIGS; do
+		read -r -a args <<<"$(cfg_args "$cfg")"
+		n=${args[5]}
+		for t in $TESTS; do
+			for i in "${!NAMES[@]}"; do
+				pid=${PIDS[$i]} name=${NAMES[$i]}
+				if ! kill -0 "$pid" 2>/dev/null; then
+					log "round $r $cfg $t: $name is not running"
+					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA" >>"$OUT/results.csv"
+					continue
+				fi
+				c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") t0=$(date +%s%N)
+				bench "$i" "$t" "${args[@]}"
+				t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU")
+				line=$(grep 'requests per second' "$OUT/last.txt" | tail -1)
+				rps=$(sed -nE 's/^[^:]+: ([0-9.]+) requests per second.*/\1/p' <<<"$line")
+				p50=$(sed -nE 's/.*p50=([0-9.]+) msec.*/\1/p' <<<"$line")
+				ticks=NA
+				[[ $c0 != NA && $c1 != NA ]] && ticks=$((c1 - c0))
+				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0))" >>"$OUT/results.csv"
+				log "round $r/$ROUNDS $cfg $t $name: ${rps:-FAILED} rps, server cpu ${ticks} ticks"
+			done
+		done
+	done
+done
+
+echo "server,process,vmrss_start_kb,vmhwm_end_kb,threads_end" >"$OUT/memory.csv"
+for i in "${!NAMES[@]}"; do
+	pid=${PIDS[$i]}
+	echo "${NAMES[$i]},$(cat "/proc/$pid/comm" 2>/dev/null || echo gone),${mem_start[$i]:-NA},$(proc_status "$pid" VmHWM),$(proc_status "$pid" Threads)" >>"$OUT/memory.csv"
+done
+cleanup # the servers are done; stop them before building the chart tool
+rm -f "$OUT/last.raw" "$OUT/last.txt"
+
+render "$OUT" >"$OUT/results.md"
+aggregate "$OUT" summary >"$OUT/summary.txt"
+
+if [[ $CHARTS != 0 ]]; then
+	for m in cpu rps; do
+		(cd "$REPO" && go run ./cmd/benchchart -in "$OUT/results.csv" -out "$OUT/chart-$m.svg" -metric "$m") \
+			>"$OUT/logs/benchchart-$m.log" 2>&1 ||
+			log "warning: benchchart -metric $m failed; see $OUT/logs/benchchart-$m.log"
+	done
+fi
+
+echo
+cat "$OUT/summary.txt"
+echo
+log "results in $OUT: results.md (all tables), summary.txt, results.csv, memory.csv$([[ -f $OUT/chart-cpu.svg ]] && echo ', chart-cpu.svg, chart-rps.svg')"

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const sampleCSV = "../../bench/testdata/sample-results.csv"
+
+// bar is one <rect class="bar"> of a chart.
+type bar struct {
+	config, test, server, value, ratio, fill string
+}
+
+// parseChart checks that svg is well-formed XML with an <svg> root and
+// returns its bars and all its character data.
+func parseChart(t *testing.T, svg []byte) ([]bar, string) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	var bars []bar
+	var text strings.Builder
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if root == "" {
+				root = tok.Name.Local
+			}
+			a := map[string]string{}
+			for _, at := range tok.Attr {
+				a[at.Name.Local] = at.Value
+			}
+			if tok.Name.Local == "rect" && a["class"] == "bar" {
+				bars = append(bars, bar{a["data-config"], a["data-test"], a["data-server"], a["data-value"], a["data-ratio"], a["fill"]})
+			}
+		case xml.CharData:
+			text.Write(tok)
+		}
+	}
+	if root != "svg" {
+		t.Fatalf("root element %q, want svg", root)
+	}
+	return bars, text.String()
+}
+
+func renderFile(t *testing.T, in, metricName string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "chart.svg")
+	var stderr bytes.Buffer
+	if err := run([]string{"-in", in, "-out", out, "-metric", metricName}, &stderr); err != nil {
+		t.Fatalf("run: %v (%s)", err, stderr.String())
+	}
+	svg, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svg
+}
+
+// TestSample renders the sample run (bench/run.sh's results from the
+// baseline measurements: 5 rounds, 4 servers) with both metrics.
+func TestSample(t *testing.T) {
+	for _, m := range []string{"cpu", "rps"} {
+		t.Run(m, func(t *testing.T) {
+			svg := renderFile(t, sampleCSV, m)
+			bars, text := parseChart(t, svg)
+			configs := []string{"p1", "p16", "c1000"}
+			tests := []string{"ping_inline", "ping_mbulk", "set", "get"}
+			servers := []string{"redis", "stdlibping", "netpollping", "gnetping"}
+			if want := len(configs) * len(tests) * len(servers); len(bars) != want {
+				t.Errorf("%d bars, want %d", len(bars), want)
+			}
+			seen := map[key]int{}
+			for _, b := range bars {
+				seen[key{b.config, b.test, b.server}]++
+			}
+			for _, c := range configs {
+				for _, tt := range tests {
+					for _, s := range servers {
+						if n := seen[key{c, tt, s}]; n != 1 {
+							t.Errorf("%s %s %s: %d bars, want 1", c, tt, s, n)
+						}
+					}
+				}
+			}
+			for _, want := range []string{"p1, p16, c1000", "redis (baseline), peak RSS 27.2 MiB",
+				"gnetping, peak RSS 17.0 MiB", "p16: redis-benchmark -c 50 -P 16 -n 2000000", "PING_MBULK"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("chart text lacks %q", want)
+				}
+			}
+			again := renderFile(t, sampleCSV, m)
+			if !bytes.Equal(svg, again) {
+				t.Error("two renderings of the same CSV differ")
+			}
+		})
+	}
+}
+
+// TestSampleAgreesWithAggregate checks the chart's medians and paired ratios
+// against the tables bench/aggregate.awk made from the same data (BASELINE.md,
+// "Server process CPU per request" and the paired requests/s table).
+func TestSampleAgreesWithAggregate(t *testing.T) {
+	f, err := os.Open(sampleCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := readResults(f, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		metric       string
+		k            key
+		median, pair float64
+	}{
+		{"cpu", key{"p1", "ping_inline", "stdlibping"}, 17.13, 1.34},
+		{"cpu", key{"p16", "set", "gnetping"}, 0.91, 0.80},
+		{"cpu", key{"c1000", "get", "netpollping"}, 15.20, 1.11},
+		{"cpu", key{"p1", "get", "redis"}, 13.73, 1},
+		{"rps", key{"p1", "ping_inline", "stdlibping"}, 51831, 1.06},
+		{"rps", key{"p16", "get", "netpollping"}, 780031, 0.98},
+	} {
+		m, n := d.median(c.metric, c.k)
+		r, np := d.pairedRatio(c.metric, c.k, "redis")
+		if n != 5 || np != 5 {
+			t.Errorf("%s %v: %d values, %d pairs, want 5", c.metric, c.k, n, np)
+		}
+		if math.Abs(m-c.median) > 0.006*max(1, c.median/100) {
+			t.Errorf("%s %v: median %v, want %v", c.metric, c.k, m, c.median)
+		}
+		if math.Abs(r-c.pair) > 0.005 {
+			t.Errorf("%s %v: paired ratio %v, want %v", c.metric, c.k, r, c.pair)
+		}
+	}
+}
+
+// tiny is a hand-made run: 3 rounds, 2 servers, one config and test, plus a
+// failed measurement (NA) that must not count. With 10,000 requests and
+// 100 ticks/s, 1 tick is 1 µs per request.
+const tiny = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks
+1,p1,get,redis,1000,0.5,100,10000,1,0,1,1
+1,p1,get,ae,1100,0.5,110,10000,1,0,1,1
+2,p1,get,redis,2000,0.5,120,10000,1,0,1,1
+2,p1,get,ae,1800,0.5,150,10000,1,0,1,1
+3,p1,get,redis,1500,0.5,110,10000,1,0,1,1
+3,p1,get,ae,1650,0.5,99,10000,1,0,1,1
+1,p16,get,redis,4000,0.5,10,10000,1,0,1,1
+1,p16,get,ae,NA,NA,NA,10000,NA,NA,NA,NA
+2,p16,get,redis,5000,0.5,30,10000,1,0,1,1
+2,p16,get,ae,6000,0.5,27,10000,1,0,1,1
+`
+
+func TestTinyMediansAndRatios(t *testing.T) {
+	d, err := readResults(strings.NewReader(tiny), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const eps = 1e-9
+	for _, c := range []struct {
+		metric       string
+		k            key
+		median       float64
+		n            int
+		pair         float64
+		np           int
+		baselinePair bool
+	}{
+		// ae's CPU µs/request: 110, 150, 99 against redis 100, 120, 110.
+		// The median ratio (1.10, 1.25, 0.90 -> 1.10) is not the ratio of
+		// medians (110/110 = 1).
+		{metric: "cpu", k: key{"p1", "get", "redis"}, median: 110, n: 3, pair: 1, np: 3},
+		{metric: "cpu", k: key{"p1", "get", "ae"}, median: 110, n: 3, pair: 1.1, np: 3},
+		// rps 1100, 1800, 1650 against 1000, 2000, 1500: ratios 1.1, 0.9, 1.1.
+		{metric: "rps", k: key{"p1", "get", "ae"}, median: 1650, n: 3, pair: 1.1, np: 3},
+		{metric: "rps", k: key{"p1", "get", "redis"}, median: 1500, n: 3, pair: 1, np: 3},
+		// p16: redis has 2 rounds (even count: mean of the middle two), ae
+		// failed in round 1, so one pair only.
+		{metric: "cpu", k: key{"p16", "get", "redis"}, median: 20, n: 2, pair: 1, np: 2},
+		{metric: "cpu", k: key{"p16", "get", "ae"}, median: 27, n: 1, pair: 0.9, np: 1},
+		{metric: "rps", k: key{"p16", "get", "redis"}, median: 4500, n: 2, pair: 1, np: 2},
+		{metric: "rps", k: key{"p16", "get", "ae"}, median: 6000, n: 1, pair: 1.2, np: 1},
+	} {
+		m, n := d.median(c.metric, c.k)
+		r, np := d.pairedRatio(c.metric, c.k, "redis")
+		if n != c.n || math.Abs(m-c.median) > eps {
+			t.Errorf("%s %v: median %v of %d, want %v of %d", c.metric, c.k, m, n, c.median, c.n)
+		}
+		if np != c.np || math.Abs(r-c.pair) > eps {
+			t.Errorf("%s %v: paired ratio %v of %d, want %v of %d", c.metric, c.k, r, np, c.pair, c.np)
+		}
+	}
+
+	// The same numbers in the chart: the bar's value and its ratio label.
+	dir := t.TempDir()
+	in := filepath.Join(dir, "results.csv")
+	if err := os.WriteFile(in, []byte(tiny), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bars, text := parseChart(t, renderFile(t, in, "cpu"))
+	got := map[key]bar{}
+	for _, b := range bars {
+		got[key{b.config, b.test, b.server}] = b
+	}
+	if len(bars) != 4 {
+		t.Errorf("%d bars, want 4", len(bars))
+	}
+	for k, want := range map[key][2]string{
+		{"p1", "get", "redis"}:  {"110", "1.00"},
+		{"p1", "get", "ae"}:     {"110", "1.10"},
+		{"p16", "get", "redis"}: {"20", "1.00"},
+		{"p16", "get", "ae"}:    {"27", "0.90"},
+	} {
+		if b := got[k]; b.value != want[0] || b.ratio != want[1] {
+			t.Errorf("%v: bar value %q ratio %q, want %q %q", k, b.value, b.ratio, want[0], want[1])
+		}
+	}
+	if got[key{"p1", "get", "redis"}].fill == got[key{"p1", "get", "ae"}].fill {
+		t.Error("two servers share a colour")
+	}
+	if strings.Contains(text, "peak RSS") {
+		t.Error("legend shows peak RSS without a memory.csv")
+	}
+	if !strings.Contains(text, "Bar: median of 3 round(s)") {
+		t.Error("subtitle does not give the number of rounds")
+	}
+
+	// The rps chart and another baseline.
+	out := filepath.Join(dir, "rps.svg")
+	if err := run([]string{"-in", in, "-out", out, "-metric", "rps", "-base", "ae"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bars, _ = parseChart(t, svg)
+	for _, b := range bars {
+		if b.config == "p1" && b.server == "redis" && (b.value != "1500" || b.ratio != "0.91") {
+			t.Errorf("redis against ae, p1 rps: value %q ratio %q, want 1500 0.91", b.value, b.ratio)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "results.csv")
+	out := filepath.Join(dir, "x.svg")
+	if err := os.WriteFile(in, []byte(tiny), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-in", in, "-out", out, "-metric", "p99"},
+		{"-in", in, "-out", out, "-base", "nosuch"},
+		{"-in", filepath.Join(dir, "missing.csv"), "-out", out},
+		{"-in", in, "-out", out, "extra"},
+	} {
+		if err := run(args, io.Discard); err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+	for _, csv := range []string{
+		"",
+		"round,config,test,server\n1,p1,get,redis\n",
+		"round,config,test,server,rps,cpu_ticks,requests\n",
+		"round,config,test,server,rps,cpu_ticks,requests\nx,p1,get,redis,1,1,1\n",
+	} {
+		if _, err := readResults(strings.NewReader(csv), 100); err == nil {
+			t.Errorf("readResults(%q): no error", csv)
+		}
+	}
+}
+
+func TestNiceScale(t *testing.T) {
+	for _, c := range []struct{ max, step, top float64 }{
+		{19.4, 5, 20},
+		{1.28, 0.5, 1.5},
+		{900000, 200000, 1000000},
+		{0, 1, 1},
+	} {
+		step, top := niceScale(c.max)
+		if math.Abs(step-c.step) > 1e-9 || math.Abs(top-c.top) > 1e-9 {
+			t.Errorf("niceScale(%v) = %v, %v; want %v, %v", c.max, step, top, c.step, c.top)
+		}
+	}
+	for _, c := range []struct {
+		v, step float64
+		want    string
+	}{{0, 0.5, "0"}, {1.5, 0.5, "1.5"}, {400000, 200000, "0.4M"}, {1500000, 500000, "1.5M"}, {60000, 20000, "60k"}, {15, 5, "15"}} {
+		if got := tickLabel(c.v, c.step); got != c.want {
+			t.Errorf("tickLabel(%v, %v) = %q, want %q", c.v, c.step, got, c.want)
+		}
+	}
+}
