@@ -5,7 +5,7 @@
 //
 // One goroutine drives a Loop, through Main or ProcessEvents, and every
 // callback runs on it, so handlers need no locks. Other goroutines talk to
-// the loop through Post and Stop, which wake it when it is blocked.
+// the loop through Post, Stop and Close, which wake it when it is blocked.
 //
 // See Example for an echo over a socketpair, ExampleLoop_AddTimer for a
 // periodic timer and ExampleLoop_Post for work handed in from another
@@ -142,18 +142,25 @@
 // runs the loop (as Redis's processEventsWhileBlocked does) does not
 // overwrite the batch its caller is dispatching (ae shares one array).
 //
-// Stop and Post work from any goroutine. Stop sets a flag and wakes the
-// loop (Poller.Wake), so Main returns after the current iteration even when
-// the loop was blocked. A Stop before Main is forgotten, as in ae: Main
-// clears the flag first. Post queues a function for the loop goroutine;
-// see Post for the guarantees.
+// Stop, Post and Close work from any goroutine. Stop sets a flag and wakes
+// the loop (Poller.Wake), so Main returns after the current iteration even
+// when the loop was blocked. A Stop before Main is forgotten, as in ae:
+// Main clears the flag first. Post queues a function for the loop
+// goroutine; see Post for the guarantees.
 //
-// Close (aeDeleteEventLoop) first runs the functions already posted, then
-// closes the Poller, then runs every finalizer not run yet, deleted timers
-// included; it neither closes registered fds nor calls their handlers.
-// Inside those finalizers the loop is already closed (AddTimer fails with
-// mux.ErrClosed), so Close always ends. Every failure is returned,
-// aggregated with go-multierror; errors.Is matches each one.
+// Close (aeDeleteEventLoop) closes the Poller, then runs the functions
+// already posted and every finalizer not run yet, deleted timers included;
+// it neither closes registered fds nor calls their handlers. Inside those
+// functions the loop is already closed (AddTimer fails with mux.ErrClosed),
+// so Close always ends. Every failure is returned, aggregated with
+// go-multierror; errors.Is matches each one. ae's aeDeleteEventLoop must
+// not run while aeMain does; Close may: from another goroutine it ends a
+// blocked poll (Main returns an error matching mux.ErrClosed), and when
+// the loop goroutine is inside ProcessEvents or Main, the posted functions
+// and finalizers run there, as its outermost call returns, so they never
+// run concurrently with loop code. Close from a callback works the same
+// way: the loop is closed at once, the rest of the iteration is skipped,
+// and the finalizers run before the outermost call returns.
 //
 // Wait (aeWait) retries EINTR with the time that remains, reports a closed
 // fd (POLLNVAL) as an error matching unix.EBADF where ae returns 0, adds
@@ -176,11 +183,24 @@
 //
 // # Concurrency
 //
-// Only Stop and Post may be called from goroutines other than the one
-// running the loop. Everything else, Close and Stats included, belongs to
-// the loop's goroutine, or to code running on it: handlers, timers, hooks,
-// finalizers and posted functions. To read Stats from elsewhere, Post a
-// function that sends them on a channel.
+// Only Stop, Post and Close may be called from goroutines other than the
+// one running the loop, at any time. Everything else, Stats included,
+// belongs to the loop's goroutine, or to code running on it: handlers,
+// timers, hooks, finalizers and posted functions. To read Stats from
+// elsewhere, Post a function that sends them on a channel.
+//
+// A Close from another goroutine while the loop goroutine is inside
+// ProcessEvents or Main leaves the finalizers and the posted functions not
+// run yet to the loop goroutine, which runs them as its outermost call
+// returns; Close itself returns at once. When no such call is running,
+// Close runs them on its own goroutine, so it must not overlap with other
+// methods called on the loop goroutine between ProcessEvents calls. Wait
+// for Main (or ProcessEvents) to return before closing the fds its
+// handlers use.
+//
+// Each ProcessEvents call costs two atomic operations for this (one to
+// enter, one to leave) and takes the Post mutex only when something was
+// posted.
 //
 // # Cost
 //

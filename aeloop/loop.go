@@ -112,10 +112,15 @@ type Stats struct {
 }
 
 // Loop is an ae event loop: fd handlers, timers, hooks and posted
-// functions, driven by one goroutine through ProcessEvents or Main. Only
-// Stop and Post may be called from other goroutines; every other method
-// belongs to the goroutine that runs the loop, or to code running on it
-// (handlers, timers, hooks, posted functions).
+// functions, driven by one goroutine, the loop goroutine, through
+// ProcessEvents or Main.
+//
+// Stop, Post and Close may be called from any goroutine, at any time, also
+// while another goroutine is blocked in ProcessEvents or Main. Every other
+// method belongs to the loop goroutine, or to code running on it (handlers,
+// timers, hooks, posted functions, finalizers), and must not overlap with a
+// Close made from another goroutine while no ProcessEvents or Main call is
+// running (Close then finalizes the timers itself; see Close).
 type Loop struct {
 	p      *mux.Poller
 	events []fileEvent // indexed by fd; len is the set size
@@ -128,14 +133,21 @@ type Loop struct {
 	afterSleep  func(*Loop)
 	dontWait    bool
 	stop        atomic.Bool
-	closed      bool
+
+	// state holds stateInside and stateClosed. Whichever of Close and the
+	// end of the outermost ProcessEvents or Main sees both bits set runs
+	// shutdown, so it runs once, on the loop goroutine whenever that one
+	// was inside.
+	state atomic.Uint32
+	nest  int // ProcessEvents and Main calls in progress (loop goroutine only)
 
 	timers timerState
 
-	postMu     sync.Mutex
-	posted     []func(*Loop) // queued by Post
-	spare      []func(*Loop) // the other buffer, reused by the next swap
-	postClosed bool
+	postMu      sync.Mutex
+	posted      []func(*Loop) // queued by Post
+	spare       []func(*Loop) // the other buffer, reused by the next swap
+	postClosed  bool
+	postPending atomic.Bool // posted is not empty; a hint read without postMu
 
 	base  time.Time // the monotonic origin of timer due times
 	stats Stats
@@ -155,6 +167,41 @@ func CreateLoop(setsize int, opts ...mux.Option) (*Loop, error) {
 	return l, nil
 }
 
+// The bits of Loop.state.
+const (
+	// stateInside: the loop goroutine is in a ProcessEvents or Main call.
+	stateInside uint32 = 1 << iota
+	// stateClosed: Close was called.
+	stateClosed
+)
+
+// isClosed reports whether Close was called; safe from any goroutine.
+func (l *Loop) isClosed() bool { return l.state.Load()&stateClosed != 0 }
+
+// enter marks the start of a ProcessEvents or Main call; false means the
+// loop is closed. The outermost call costs one CAS, nested ones a load.
+func (l *Loop) enter() bool {
+	if l.nest == 0 {
+		if !l.state.CompareAndSwap(0, stateInside) {
+			return false // stateClosed is the only other bit
+		}
+	} else if l.isClosed() {
+		return false
+	}
+	l.nest++
+	return true
+}
+
+// leave marks the end of a call that enter let in. The outermost one
+// clears stateInside and, if Close came meanwhile, finishes its work here,
+// on the loop goroutine.
+func (l *Loop) leave() {
+	l.nest--
+	if l.nest == 0 && l.state.And(^stateInside)&stateClosed != 0 {
+		l.shutdown()
+	}
+}
+
 func rangeErr(op string, fd, setsize int) error {
 	// Both sentinels, so that code ported from C can check ERANGE.
 	return fmt.Errorf("aeloop: %s fd %d: %w (set size %d): %w", op, fd, mux.ErrRange, setsize, unix.ERANGE)
@@ -172,7 +219,7 @@ func rangeErr(op string, fd, setsize int) error {
 // proc with ErrNilFunc; a regular file or directory with
 // mux.ErrNotPollable. On any error nothing changes.
 func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) error {
-	if l.closed {
+	if l.isClosed() {
 		return mux.ErrClosed
 	}
 	if fd < 0 || fd >= len(l.events) {
@@ -282,11 +329,24 @@ func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
 //  10. With TimeEvents, the finalizers of deleted timers, then the timers
 //     due at the start of this step.
 //
-// After Close it returns mux.ErrClosed.
+// It returns an error matching mux.ErrClosed when the loop was closed
+// before the call, or when Close, from another goroutine, interrupted its
+// poll. When the loop is closed later in the call (by a callback, or from
+// another goroutine while callbacks run), the call runs no more fd
+// handlers, posted functions or timers and returns what it processed, with
+// no error; the next call returns mux.ErrClosed. Either way, when this is
+// the outermost ProcessEvents (not nested in a callback, not in Main), the
+// posted functions and finalizers left by Close run before it returns; see
+// Close.
 func (l *Loop) ProcessEvents(flags int) (int, error) {
-	if l.closed {
+	if !l.enter() {
 		return 0, mux.ErrClosed
 	}
+	defer l.leave()
+	return l.processEvents(flags)
+}
+
+func (l *Loop) processEvents(flags int) (int, error) {
 	if flags&(FileEvents|TimeEvents) == 0 {
 		return 0, nil
 	}
@@ -298,7 +358,7 @@ func (l *Loop) ProcessEvents(flags int) (int, error) {
 		if l.beforeSleep != nil && flags&CallBeforeSleep != 0 {
 			l.beforeSleep(l)
 		}
-		if l.closed {
+		if l.isClosed() {
 			return 0, nil
 		}
 		timeout := time.Duration(-1)
@@ -328,17 +388,17 @@ func (l *Loop) ProcessEvents(flags int) (int, error) {
 		if l.afterSleep != nil && flags&CallAfterSleep != 0 {
 			l.afterSleep(l)
 		}
-		for j := 0; j < n && !l.closed; j++ {
+		for j := 0; j < n && !l.isClosed(); j++ {
 			l.dispatch(fired[j].Fd, fired[j].Mask, gens[j])
 			processed++
 		}
 		l.stats.Fired += uint64(processed)
 		l.depth--
 	}
-	if !l.closed {
+	if l.postPending.Load() && !l.isClosed() {
 		l.runPosts()
 	}
-	if flags&TimeEvents != 0 {
+	if flags&TimeEvents != 0 && !l.isClosed() {
 		processed += l.processTimers()
 	}
 	l.stats.Handling += time.Duration(l.now() - start - idle)
@@ -394,22 +454,35 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 }
 
 // Main runs ProcessEvents(AllEvents|CallBeforeSleep|CallAfterSleep) until
-// Stop is called (aeMain). It clears an earlier Stop first, as ae does, and
-// returns nil after the iteration in which Stop was seen, or the first
-// error of ProcessEvents (mux.ErrClosed once the loop is closed).
+// Stop is called or the loop is closed (aeMain). It clears an earlier Stop
+// first, as ae does. It returns nil after the iteration in which Stop was
+// seen; an error matching mux.ErrClosed after the iteration in which the
+// loop was closed (by a callback or by Close from another goroutine, which
+// also ends a blocked poll at once), or at once if it was closed before;
+// or the first other error of ProcessEvents. When Close was called while
+// Main ran, the posted functions and finalizers that Close left run on the
+// loop goroutine before Main returns.
 func (l *Loop) Main() error {
+	if !l.enter() {
+		return mux.ErrClosed
+	}
+	defer l.leave()
 	l.stop.Store(false)
 	for !l.stop.Load() {
 		if _, err := l.ProcessEvents(AllEvents | CallBeforeSleep | CallAfterSleep); err != nil {
 			return err
+		}
+		if l.isClosed() {
+			return mux.ErrClosed
 		}
 	}
 	return nil
 }
 
 // Stop makes Main return after its current iteration (aeStop). Safe from
-// any goroutine: it wakes a loop blocked in the poll. A Stop before Main
-// starts is forgotten, as in ae.
+// any goroutine, at any time: it wakes a loop blocked in the poll. A Stop
+// before Main starts is forgotten, as in ae; a Stop after Close does
+// nothing.
 func (l *Loop) Stop() {
 	l.stop.Store(true)
 	_ = l.p.Wake() // ErrClosed only: then there is no loop to wake
@@ -433,7 +506,7 @@ func (l *Loop) SetDontWait(on bool) { l.dontWait = on }
 // changes nothing. It may be called from a handler: entries of the current
 // batch whose fd is now out of range are skipped.
 func (l *Loop) ResizeSetSize(n int) error {
-	if l.closed {
+	if l.isClosed() {
 		return mux.ErrClosed
 	}
 	if n == len(l.events) {
@@ -463,33 +536,63 @@ func (l *Loop) Stats() Stats {
 	return s
 }
 
-// Close releases the loop (aeDeleteEventLoop). Functions already accepted
-// by Post run first, once each, on the calling goroutine; then the Poller
-// is closed and every timer's finalizer that has not run yet runs once
-// (deleted timers included). Registered fds are neither closed nor their
-// handlers called. AddTimer, Post and the other methods return
-// mux.ErrClosed from then on, also inside those finalizers. A timer whose
-// callback is running (Close was called from it) is finalized when the
-// callback returns. Every failure is returned, aggregated; errors.Is
-// matches each. A second Close returns mux.ErrClosed.
+// Close releases the loop (aeDeleteEventLoop): it closes the Poller, then
+// runs, once each, the functions accepted by Post that have not run yet
+// and the finalizer of every timer not finalized yet (deleted timers
+// first, then live ones by id). Registered fds are neither closed nor their
+// handlers called. Once Close has started, Post returns mux.ErrClosed, and
+// so do AddEvent, AddTimer, DelTimer, ResizeSetSize, ProcessEvents and
+// Main, also inside the posted functions and finalizers that Close runs,
+// so it always ends; those functions see the loop closed.
 //
-// Call Close on the loop's goroutine: after Main returned, or from a
-// handler, which ends the current iteration.
+// Close is safe from any goroutine, at any time; where the posted
+// functions and finalizers run depends on what the loop goroutine is doing:
+//
+//   - Inside a ProcessEvents or Main call (blocked in the poll, running
+//     callbacks, or calling Close from a callback): Close closes the Poller,
+//     which makes a blocked poll return, and returns without waiting. The
+//     loop goroutine stops dispatching and runs the posted functions and
+//     finalizers just before its outermost ProcessEvents or Main call
+//     returns, so they never run concurrently with loop code. A timer whose
+//     callback is running is finalized after it returns. To know that the
+//     loop is done, wait for that call to return: Main returns an error
+//     matching mux.ErrClosed.
+//   - Otherwise Close runs them itself, on the calling goroutine, before it
+//     returns. Called from another goroutine, it must then not overlap with
+//     other calls on the loop goroutine (AddEvent between two ProcessEvents
+//     calls, say): like them, it uses the loop's state.
+//
+// Close returns every failure of closing the Poller, aggregated with
+// go-multierror; errors.Is matches each. When the poll is blocked at that
+// moment, the Poller releases its kernel fds as the poll returns, and a
+// failure then is not reported. A second Close returns mux.ErrClosed.
 func (l *Loop) Close() error {
-	if l.closed {
-		return mux.ErrClosed
-	}
+	// Refuse new Posts before the loop is marked closed, so that the
+	// shutdown that follows sees every function ever accepted.
 	l.postMu.Lock()
 	l.postClosed = true
 	l.postMu.Unlock()
-	l.runPosts()
-	l.closed = true
+	old := l.state.Or(stateClosed)
+	if old&stateClosed != 0 {
+		return mux.ErrClosed
+	}
 	var errs *multierror.Error
 	if err := l.p.Close(); err != nil {
 		// Append flattens a *multierror.Error from the backend (one error
 		// per kernel object that failed to close).
 		errs = multierror.Append(errs, err)
 	}
-	l.timers.closeAll(l)
+	if old&stateInside == 0 {
+		l.shutdown()
+	}
 	return errs.ErrorOrNil()
+}
+
+// shutdown runs what Close leaves to run: the posted functions not run yet,
+// then the timers' finalizers. It runs once, after the loop was marked
+// closed: in Close, or in the loop goroutine's outermost ProcessEvents or
+// Main call.
+func (l *Loop) shutdown() {
+	l.runPosts()
+	l.timers.closeAll(l)
 }

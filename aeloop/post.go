@@ -7,15 +7,19 @@ import (
 )
 
 // Post queues fn to run on the loop's goroutine and wakes the loop if it is
-// blocked in the poll. Safe from any goroutine. Every fn accepted (Post
-// returned nil) runs exactly once: in the next ProcessEvents call that
-// reaches the posted functions (after the fd handlers, before the timers),
-// or in Close if the loop is closed first. Functions run in the order
-// their Post calls returned, so in order per sender. After Close, Post
-// returns mux.ErrClosed; a nil fn returns ErrNilFunc.
+// blocked in the poll. Safe from any goroutine, at any time, also while
+// Close runs on another one. Every fn accepted (Post returned nil) runs
+// exactly once: in the next ProcessEvents call that reaches the posted
+// functions (after the fd handlers, before the timers), or, if the loop is
+// closed first, when Close finishes: on the loop goroutine before its
+// outermost ProcessEvents or Main call returns if one was running, else in
+// Close (see Close). Functions run in the order their Post calls returned,
+// so in order per sender. Once Close has started, Post returns
+// mux.ErrClosed and fn never runs; a nil fn returns ErrNilFunc.
 //
 // The queue is a slice under a mutex, swapped with a second slice by the
-// loop, so Post allocates only when the queue outgrows every earlier one.
+// loop, so Post allocates only when the queue outgrows every earlier one,
+// and a ProcessEvents with nothing posted takes no lock.
 func (l *Loop) Post(fn func(*Loop)) error {
 	if fn == nil {
 		return fmt.Errorf("aeloop: post: %w", ErrNilFunc)
@@ -27,10 +31,13 @@ func (l *Loop) Post(fn func(*Loop)) error {
 	}
 	l.posted = append(l.posted, fn)
 	first := len(l.posted) == 1
+	if first {
+		l.postPending.Store(true)
+	}
 	l.postMu.Unlock()
 	if first {
 		// Later Posts find the loop already woken for this batch. An
-		// error means the Poller is being closed: Close runs fn.
+		// error means the loop is being closed: its shutdown runs fn.
 		_ = l.p.Wake()
 	}
 	return nil
@@ -47,6 +54,7 @@ func (l *Loop) runPosts() {
 	}
 	run := l.posted
 	l.posted, l.spare = l.spare[:0], nil
+	l.postPending.Store(false)
 	l.postMu.Unlock()
 	for i, fn := range run {
 		run[i] = nil

@@ -65,7 +65,7 @@ func addSat(a, b int64) int64 {
 // A nil proc fails with ErrNilFunc; a closed loop with mux.ErrClosed. The id
 // returned with an error is -1.
 func (l *Loop) AddTimer(after time.Duration, proc TimeProc, clientData any, fin Finalizer) (int64, error) {
-	if l.closed {
+	if l.isClosed() {
 		return -1, mux.ErrClosed
 	}
 	if proc == nil {
@@ -85,7 +85,7 @@ func (l *Loop) AddTimer(after time.Duration, proc TimeProc, clientData any, fin 
 // next timer pass, or when the running callback returns. An id that is
 // unknown or already deleted fails with ErrNoTimer.
 func (l *Loop) DelTimer(id int64) error {
-	if l.closed {
+	if l.isClosed() {
 		return mux.ErrClosed
 	}
 	ts := &l.timers
@@ -123,7 +123,7 @@ func (l *Loop) processTimers() int {
 	l.runFinalizers()
 	now := l.now()
 	processed := 0
-	for len(ts.heap) > 0 {
+	for len(ts.heap) > 0 && !l.isClosed() {
 		if e := &ts.heap[0]; e.due > now || e.id > maxID {
 			// Heap order is (due, id): every other timer is either not
 			// due or was created during this pass.

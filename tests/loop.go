@@ -78,12 +78,16 @@ func RunLoop(t *testing.T, create func(setsize int) (*aeloop.Loop, error)) {
 		{"41/Close", loopCloseTest},
 		{"41/CloseFromTimer", loopCloseFromTimer},
 		{"41/CloseAggregatesErrors", loopCloseErrors},
+		{"41/CloseFromGoroutineWhileBlocked", loopCloseWhileBlocked},
+		{"41/CloseFromGoroutineWhileHandling", loopCloseWhileHandling},
+		{"41/CloseFromGoroutineWhileIdle", loopCloseWhileIdle},
 		{"42/ResizeInHandler", loopResizeInHandler},
 		{"43/Wait", loopWait},
 		{"43/WaitEINTR", loopWaitEINTR},
 		{"44/PostManySenders", loopPostMany},
 		{"44/PostWakesBlockedLoop", loopPostWakes},
 		{"44/PostNextIteration", loopPostNext},
+		{"44/PostRacingClose", loopPostRacingClose},
 		{"45/NoAllocs", loopNoAllocs},
 		{"Stats", loopStats},
 		{"ApiNameAndSetSize", loopApiName},
@@ -1087,26 +1091,37 @@ func loopCloseTest(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 }
 
 func loopCloseFromTimer(t *testing.T, l *aeloop.Loop, _ loopCreate) {
-	finA, finB := 0, 0
-	aRunning, finAWhileRunning := false, false
+	finA, finB, posted := 0, 0, 0
+	aRunning, finAWhileRunning, finBWhileRunning := false, false, false
 	_, err := l.AddTimer(0, func(l *aeloop.Loop, _ int64, _ any) time.Duration {
 		aRunning = true
+		assert.NoError(t, l.Post(func(*aeloop.Loop) { posted++ }))
 		assert.NoError(t, l.Close())
-		assert.Equal(t, 1, finB, "Close finalizes the other timers")
+		// The loop is closed at once; what Close leaves to run (posted
+		// functions, finalizers) runs as the outermost ProcessEvents
+		// returns, never in the middle of this callback's code.
+		_, err := l.AddTimer(0, loopTimerNop, nil, nil)
+		assert.ErrorIs(t, err, mux.ErrClosed, "AddTimer after Close")
+		assert.ErrorIs(t, l.Post(func(*aeloop.Loop) { posted++ }), mux.ErrClosed, "Post after Close")
+		assert.ErrorIs(t, l.Close(), mux.ErrClosed, "second Close")
 		aRunning = false
 		return time.Millisecond
 	}, nil, func(*aeloop.Loop, any) { finA++; finAWhileRunning = aRunning })
 	require.NoError(t, err)
-	_, err = l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { finB++ })
+	_, err = l.AddTimer(0, loopTimerNop, nil, func(*aeloop.Loop, any) { finB++; finBWhileRunning = aRunning })
 	require.NoError(t, err)
 	n, err := l.ProcessEvents(aeloop.TimeEvents | aeloop.DontWait)
-	assert.NoError(t, err)
-	assert.Equal(t, 1, n)
-	assert.Equal(t, 1, finA, "the running timer is finalized when its callback returns")
+	assert.NoError(t, err, "the call in which a callback closed the loop returns normally")
+	assert.Equal(t, 1, n, "the timer due after the closing one did not run")
+	assert.Equal(t, 1, finA, "the running timer is finalized after its callback returns")
 	assert.False(t, finAWhileRunning)
-	assert.Equal(t, 1, finB)
+	assert.Equal(t, 1, finB, "Close finalizes the other timers before ProcessEvents returns")
+	assert.False(t, finBWhileRunning, "a finalizer ran in the middle of a callback")
+	assert.Equal(t, 1, posted, "the function posted before Close ran once")
 	_, err = l.ProcessEvents(aeloop.TimeEvents | aeloop.DontWait)
 	assert.ErrorIs(t, err, mux.ErrClosed)
+	assert.Equal(t, 1, finA)
+	assert.Equal(t, 1, finB)
 }
 
 func loopCloseErrors(t *testing.T, _ *aeloop.Loop, create loopCreate) {
@@ -1150,6 +1165,141 @@ func loopCloseErrors(t *testing.T, _ *aeloop.Loop, create loopCreate) {
 	assert.Equal(t, 1, fins, "finalizers run even when closing fails")
 	t.Logf("Close: %v", err)
 	assert.ErrorIs(t, l.Close(), mux.ErrClosed)
+}
+
+// loopMainAsync runs l.Main in a new goroutine and returns the channel
+// its result arrives on, once the loop goroutine has run a first posted
+// function, and that goroutine's id.
+func loopMainAsync(t *testing.T, l *aeloop.Loop) (done <-chan error, loopG int64) {
+	t.Helper()
+	started := make(chan int64, 1)
+	require.NoError(t, l.Post(func(*aeloop.Loop) { started <- loopGoroutineID() }))
+	res := make(chan error, 1)
+	go func() { res <- l.Main() }()
+	select {
+	case loopG = <-started:
+	case <-time.After(loopLimit / 2):
+		t.Fatal("Main did not run a posted function")
+	}
+	return res, loopG
+}
+
+// loopAwait waits for Main's result, or fails t after a few seconds.
+func loopAwait(t *testing.T, done <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(loopLimit / 2):
+		t.Fatalf("Main still running %v after %s", loopLimit/2, what)
+		return nil
+	}
+}
+
+// loopCheckClosed checks what every closed loop answers.
+func loopCheckClosed(t *testing.T, l *aeloop.Loop) {
+	t.Helper()
+	assert.ErrorIs(t, l.Close(), mux.ErrClosed, "second Close")
+	assert.ErrorIs(t, l.Post(func(*aeloop.Loop) { t.Error("a function posted after Close ran") }), mux.ErrClosed)
+	_, err := l.ProcessEvents(aeloop.AllEvents | aeloop.DontWait)
+	assert.ErrorIs(t, err, mux.ErrClosed)
+	assert.ErrorIs(t, l.Main(), mux.ErrClosed)
+	_, err = l.AddTimer(0, loopTimerNop, nil, nil)
+	assert.ErrorIs(t, err, mux.ErrClosed)
+}
+
+// Close from another goroutine while Main is blocked in the poll: Main
+// returns ErrClosed at once; the posted function and the finalizers (of a
+// live and of a deleted timer) run once each, on the loop goroutine.
+func loopCloseWhileBlocked(t *testing.T, l *aeloop.Loop, _ loopCreate) {
+	a, _ := loopPair(t)
+	require.NoError(t, l.AddEvent(a, event.Readable, loopNop, nil)) // idle
+	var finGs, postGs []int64                                       // loop goroutine only, read after Main returned
+	fin := func(*aeloop.Loop, any) { finGs = append(finGs, loopGoroutineID()) }
+	_, err := l.AddTimer(time.Hour, loopTimerNop, nil, fin)
+	require.NoError(t, err)
+	id, err := l.AddTimer(time.Hour, loopTimerNop, nil, fin)
+	require.NoError(t, err)
+	require.NoError(t, l.DelTimer(id)) // finalized at the next timer pass: after the poll
+	done, loopG := loopMainAsync(t, l)
+	time.Sleep(20 * time.Millisecond) // Main blocks: an idle fd, a timer an hour away
+	require.NoError(t, l.Post(func(*aeloop.Loop) { postGs = append(postGs, loopGoroutineID()) }))
+	start := time.Now()
+	require.NoError(t, l.Close())
+	err = loopAwait(t, done, "Close")
+	assert.ErrorIs(t, err, mux.ErrClosed, "Main's error after Close from another goroutine")
+	t.Logf("Main returned %v, %v after Close", err, time.Since(start))
+	assert.Equal(t, []int64{loopG, loopG}, finGs, "each finalizer once, on the loop goroutine")
+	assert.Equal(t, []int64{loopG}, postGs, "the posted function once, on the loop goroutine")
+	assert.True(t, loopFdOpen(a), "Close closed a registered fd")
+	loopCheckClosed(t, l)
+	assert.Len(t, finGs, 2)
+}
+
+// Close from another goroutine while a handler runs: Close returns without
+// running finalizers in the middle of the handler; the handler's batch
+// stops; the finalizers run before ProcessEvents returns. Under -race, a
+// finalizer run concurrently with the handler is also a reported race.
+func loopCloseWhileHandling(t *testing.T, l *aeloop.Loop, _ loopCreate) {
+	inHandler, closeDone := make(chan struct{}), make(chan error, 1)
+	calls, fins := 0, 0
+	handler := func(l *aeloop.Loop, fd int, _ any, _ event.Mask) {
+		if calls++; calls > 1 {
+			return // counted: the batch should have stopped
+		}
+		close(inHandler)
+		select {
+		case err := <-closeDone:
+			assert.NoError(t, err, "Close from another goroutine")
+		case <-time.After(loopLimit / 2):
+			t.Error("Close from another goroutine did not return while a handler ran")
+		}
+		assert.Zero(t, fins, "a finalizer ran while a handler was running")
+		_, err := l.AddTimer(0, loopTimerNop, nil, nil)
+		assert.ErrorIs(t, err, mux.ErrClosed, "AddTimer in a handler after Close")
+	}
+	for range 2 { // two ready fds: whichever comes first runs, the other must not
+		require.NoError(t, l.AddEvent(loopReadyBoth(t), event.Readable, handler, nil))
+	}
+	_, err := l.AddTimer(0, func(*aeloop.Loop, int64, any) time.Duration {
+		t.Error("a timer ran after Close")
+		return aeloop.NoMore
+	}, nil, func(*aeloop.Loop, any) { fins++ })
+	require.NoError(t, err)
+	go func() {
+		<-inHandler
+		closeDone <- l.Close()
+	}()
+	n, err := l.ProcessEvents(aeloop.AllEvents)
+	assert.NoError(t, err, "the call in which the loop was closed after its poll")
+	assert.Equal(t, 1, calls, "a handler ran after Close")
+	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, fins, "the finalizer ran once, before ProcessEvents returned")
+	loopCheckClosed(t, l)
+	assert.Equal(t, 1, fins)
+}
+
+// Close from another goroutine while no ProcessEvents runs: Close runs the
+// posted functions and the finalizers itself, before it returns.
+func loopCloseWhileIdle(t *testing.T, l *aeloop.Loop, _ loopCreate) {
+	var finG, postG int64 = -1, -1
+	fins, posts := 0, 0
+	_, err := l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { fins++; finG = loopGoroutineID() })
+	require.NoError(t, err)
+	require.NoError(t, l.Post(func(*aeloop.Loop) { posts++; postG = loopGoroutineID() }))
+	type result struct {
+		g   int64
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { res <- result{loopGoroutineID(), l.Close()} }()
+	r := <-res
+	require.NoError(t, r.err)
+	assert.Equal(t, 1, fins)
+	assert.Equal(t, 1, posts)
+	assert.Equal(t, r.g, finG, "the finalizer ran in Close, on Close's goroutine")
+	assert.Equal(t, r.g, postG, "the posted function ran in Close, on Close's goroutine")
+	loopCheckClosed(t, l)
 }
 
 func loopResizeInHandler(t *testing.T, l *aeloop.Loop, _ loopCreate) {
@@ -1328,6 +1478,64 @@ func loopPostNext(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 	assert.ErrorIs(t, l.Post(nil), aeloop.ErrNilFunc)
 	assert.Equal(t, 0, loopProcess(t, l, 0))
 	assert.Equal(t, []string{"first", "second"}, log)
+}
+
+// Post from many goroutines racing Close from another one, while Main
+// runs: every Post that returned nil ran exactly once, every other returned
+// ErrClosed (and once one did, so did every later one), and Main returned
+// ErrClosed. A few rounds, on fresh loops, with Close at varied moments.
+func loopPostRacingClose(t *testing.T, _ *aeloop.Loop, create loopCreate) {
+	const rounds, senders, per = 10, 8, 2000
+	for round := range rounds {
+		l, err := create(64)
+		require.NoError(t, err)
+		ran := make([][]int32, senders) // written on the loop goroutine only
+		for s := range ran {
+			ran[s] = make([]int32, per)
+		}
+		done, _ := loopMainAsync(t, l)
+		accepted := make([]int, senders)
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range per {
+					err := l.Post(func(*aeloop.Loop) { ran[s][i]++ })
+					if err != nil {
+						assert.ErrorIs(t, err, mux.ErrClosed, "sender %d, post %d", s, i)
+						for j := i + 1; j < per; j++ {
+							if err := l.Post(func(*aeloop.Loop) { ran[s][j]++ }); !assert.ErrorIs(t, err, mux.ErrClosed) {
+								t.Errorf("sender %d: post %d accepted after post %d was refused", s, j, i)
+								return
+							}
+						}
+						return
+					}
+					accepted[s]++
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round*300) * time.Microsecond)
+		require.NoError(t, l.Close())
+		err = loopAwait(t, done, "Close")
+		wg.Wait()
+		assert.ErrorIs(t, err, mux.ErrClosed)
+		total := 0
+		for s := range senders {
+			total += accepted[s]
+			for i, n := range ran[s] {
+				want := int32(0)
+				if i < accepted[s] {
+					want = 1
+				}
+				if n != want {
+					t.Fatalf("round %d: sender %d, post %d (of %d accepted) ran %d times", round, s, i, accepted[s], n)
+				}
+			}
+		}
+		t.Logf("round %d: %d posts accepted before Close, every one ran once", round, total)
+	}
 }
 
 func loopNoAllocs(t *testing.T, l *aeloop.Loop, _ loopCreate) {
