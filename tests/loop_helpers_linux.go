@@ -14,13 +14,14 @@ import (
 // loopSignalStorm locks the calling goroutine to its thread and sends
 // SIGUSR1 to that very thread every interval (tgkill), so that a blocking
 // poll in it is interrupted with EINTR, until the returned function is
-// called from the same goroutine.
-func loopSignalStorm(interval time.Duration) (stop func()) {
+// called from the same goroutine; that returns how many signals were sent.
+func loopSignalStorm(interval time.Duration) (stop func() (sent int)) {
 	runtime.LockOSThread()
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGUSR1)
 	pid, tid := unix.Getpid(), unix.Gettid()
 	quit, done := make(chan struct{}), make(chan struct{})
+	n := 0
 	go func() {
 		defer close(done)
 		tk := time.NewTicker(interval)
@@ -30,15 +31,18 @@ func loopSignalStorm(interval time.Duration) (stop func()) {
 			case <-quit:
 				return
 			case <-tk.C:
-				_ = unix.Tgkill(pid, tid, unix.SIGUSR1)
+				if unix.Tgkill(pid, tid, unix.SIGUSR1) == nil {
+					n++
+				}
 			case <-ch:
 			}
 		}
 	}()
-	return func() {
+	return func() int {
 		close(quit)
 		<-done
 		signal.Stop(ch)
 		runtime.UnlockOSThread()
+		return n
 	}
 }

@@ -12,14 +12,16 @@ import (
 )
 
 // loopSignalStorm sends SIGUSR1 to the process every interval until the
-// returned function is called. Without tgkill the kernel picks the thread,
-// so a blocking poll is interrupted only sometimes.
-func loopSignalStorm(interval time.Duration) (stop func()) {
+// returned function is called; that returns how many signals were sent.
+// Without tgkill the kernel picks the thread, so a blocking poll is
+// interrupted only sometimes.
+func loopSignalStorm(interval time.Duration) (stop func() (sent int)) {
 	runtime.LockOSThread()
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGUSR1)
 	pid := unix.Getpid()
 	quit, done := make(chan struct{}), make(chan struct{})
+	n := 0
 	go func() {
 		defer close(done)
 		tk := time.NewTicker(interval)
@@ -29,15 +31,18 @@ func loopSignalStorm(interval time.Duration) (stop func()) {
 			case <-quit:
 				return
 			case <-tk.C:
-				_ = unix.Kill(pid, unix.SIGUSR1)
+				if unix.Kill(pid, unix.SIGUSR1) == nil {
+					n++
+				}
 			case <-ch:
 			}
 		}
 	}()
-	return func() {
+	return func() int {
 		close(quit)
 		<-done
 		signal.Stop(ch)
 		runtime.UnlockOSThread()
+		return n
 	}
 }

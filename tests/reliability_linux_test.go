@@ -1,0 +1,100 @@
+//go:build linux
+
+package tests
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
+)
+
+// The storm needs tgkill(2) to aim every signal at the loop's thread;
+// elsewhere the kernel picks the thread, and RunLoop's 43/WaitEINTR covers
+// the process-directed case on every OS.
+
+// A SIGUSR1 storm aimed at the loop thread every 50 µs during Main, for a
+// second per backend, with a pipe written in ping-pong (one byte, then wait
+// until the handler has read it) and a 1 ms periodic timer: Main returns no
+// error, no write goes unseen, the timer never runs early, and its lateness
+// stays bounded.
+func TestLoopSignalStormDuringMain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the storm takes a second per backend")
+	}
+	eachBackend(t, func(t *testing.T, name string) {
+		l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer l.Close()
+		r, w, err := fdtest.Pipe()
+		require.NoError(t, err)
+		defer unix.Close(r)
+		defer unix.Close(w)
+
+		acks := make(chan int, 1)
+		read := 0 // loop goroutine; read after Main returned
+		require.NoError(t, l.AddEvent(r, event.Readable, func(*aeloop.Loop, int, any, event.Mask) {
+			if n := len(loopDrain(r)); n > 0 {
+				read += n
+				acks <- n
+			}
+		}, nil))
+
+		const period = time.Millisecond
+		var late []time.Duration
+		var returned time.Time
+		_, err = l.AddTimer(period, func(*aeloop.Loop, int64, any) time.Duration {
+			start := time.Now()
+			if !returned.IsZero() {
+				late = append(late, start.Sub(returned.Add(period)))
+			}
+			returned = time.Now() // the loop reads its clock after this
+			return period
+		}, nil, nil)
+		require.NoError(t, err)
+
+		written, lost := 0, false
+		writerDone := make(chan struct{})
+		go func() { // the writer, in ping-pong with the read handler
+			defer close(writerDone)
+			defer l.Stop()
+			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+				if n, err := unix.Write(w, []byte{1}); n != 1 || err != nil {
+					t.Errorf("write: %d, %v", n, err)
+					return
+				}
+				written++
+				select {
+				case <-acks:
+				case <-time.After(2 * time.Second):
+					lost = true // the loop never reported the byte
+					return
+				}
+			}
+		}()
+
+		stop := loopSignalStorm(50 * time.Microsecond)
+		err = l.Main()
+		sent := stop()
+		<-writerDone
+		require.NoError(t, err, "Main under a signal storm")
+		assert.False(t, lost, "a write to the pipe was not reported within 2 s")
+		assert.Equal(t, written, read, "bytes written and read by the handler")
+		require.NotEmpty(t, late, "the 1 ms timer never ran twice")
+		median, p99, worst := ptPercentiles(late)
+		t.Logf("%s: %d signals, %d ping-pong rounds, %d timer runs: lateness median %v, p99 %v, max %v (min %v)",
+			name, sent, written, len(late)+1, median, p99, worst, late[0])
+		assert.GreaterOrEqual(t, late[0], time.Duration(0), "the timer ran early")
+		assert.Less(t, median, 5*time.Millisecond, "the timer's median lateness under the storm")
+		assert.Less(t, worst, 250*time.Millisecond, "the timer ran far past its due time")
+		assert.Greater(t, len(late), 200, "the 1 ms timer ran only %d times in a second", len(late))
+		require.Greater(t, sent, 1000, "the storm did not happen")
+	})
+}

@@ -1,0 +1,295 @@
+package tests
+
+import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
+)
+
+// Fault injection on every backend: Close racing a blocked Wait or Main,
+// fds closed behind the loop's back, fd leaks over many loops. The signal
+// storm is in reliability_linux_test.go (it needs tgkill).
+
+// eachBackend runs fn as one subtest per backend built here.
+func eachBackend(t *testing.T, fn func(t *testing.T, name string)) {
+	for _, name := range mux.Backends() {
+		t.Run(name, func(t *testing.T) { fn(t, name) })
+	}
+}
+
+// relPair returns a socketpair, closed when t ends unless closed before
+// (the caller then sets the number to -1).
+func relPair(t *testing.T) (a, b *int) {
+	t.Helper()
+	x, y, err := fdtest.Socketpair()
+	require.NoError(t, err)
+	a, b = &x, &y
+	t.Cleanup(func() {
+		for _, fd := range []*int{a, b} {
+			if *fd >= 0 {
+				unix.Close(*fd)
+			}
+		}
+	})
+	return a, b
+}
+
+// relWithin receives from ch, or fails t after d.
+func relWithin[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("%s: nothing after %v", what, d)
+		var zero T
+		return zero
+	}
+}
+
+// Close from another goroutine while the Poller is blocked in Wait, 200
+// rounds: every Wait returns ErrClosed, promptly, and never anything else.
+// Close comes at a random moment, sometimes before the Wait starts.
+func TestPollerCloseWhileWaitingRounds(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		a, _ := relPair(t)
+		rng := rand.New(rand.NewPCG(1, 2))
+		blocked := 0
+		for round := range 200 {
+			p, err := mux.Open(1024, mux.WithBackend(name))
+			require.NoError(t, err)
+			require.NoError(t, p.Add(*a, event.Readable)) // idle: Wait blocks
+			res := make(chan error, 1)
+			entered := make(chan struct{})
+			go func() {
+				close(entered)
+				n, err := p.Wait(make([]event.Fired, 8), -1)
+				if n != 0 {
+					err = errors.Join(err, errors.New("Wait reported an fd that is idle"))
+				}
+				res <- err
+			}()
+			<-entered
+			if d := time.Duration(rng.IntN(300)) * time.Microsecond; d > 150*time.Microsecond {
+				time.Sleep(d)
+				blocked++
+			}
+			if err := p.Close(); err != nil {
+				t.Fatalf("round %d: Close: %v", round, err)
+			}
+			err = relWithin(t, res, 5*time.Second, "Wait after Close")
+			if !errors.Is(err, mux.ErrClosed) {
+				t.Fatalf("round %d: Wait returned %v; want ErrClosed", round, err)
+			}
+			assert.ErrorIs(t, p.Close(), mux.ErrClosed, "round %d: second Close", round)
+		}
+		t.Logf("%s: 200 rounds, %d with Close after a pause", name, blocked)
+	})
+}
+
+// Close from another goroutine while the loop goroutine is in Main (blocked
+// in the poll, running a 50 µs periodic timer, or just starting), 200
+// rounds: Main returns ErrClosed promptly; the posted function and the
+// finalizers run exactly once each, all on the loop goroutine (or all in
+// Close, when Close came before Main started).
+func TestLoopCloseWhileInMainRounds(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		a, _ := relPair(t)
+		rng := rand.New(rand.NewPCG(3, 4))
+		closeG, inMain := loopGoroutineID(), 0
+		for round := range 200 {
+			l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
+			require.NoError(t, err)
+			require.NoError(t, l.AddEvent(*a, event.Readable, loopNop, nil)) // idle
+			var loopG int64
+			var ranOn []int64 // loop goroutine only; read after Main returned
+			record := func() { ranOn = append(ranOn, loopGoroutineID()) }
+			_, err = l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { record() })
+			require.NoError(t, err)
+			_, err = l.AddTimer(time.Duration(rng.IntN(200))*time.Microsecond,
+				func(*aeloop.Loop, int64, any) time.Duration { return 50 * time.Microsecond },
+				nil, func(*aeloop.Loop, any) { record() })
+			require.NoError(t, err)
+			require.NoError(t, l.Post(func(*aeloop.Loop) { record() }))
+			res := make(chan error, 1)
+			entered := make(chan struct{})
+			go func() {
+				loopG = loopGoroutineID()
+				close(entered)
+				res <- l.Main()
+			}()
+			<-entered
+			time.Sleep(time.Duration(rng.IntN(400)) * time.Microsecond)
+			if err := l.Close(); err != nil {
+				t.Fatalf("round %d: Close: %v", round, err)
+			}
+			err = relWithin(t, res, 5*time.Second, "Main after Close")
+			if !errors.Is(err, mux.ErrClosed) {
+				t.Fatalf("round %d: Main returned %v; want ErrClosed", round, err)
+			}
+			if len(ranOn) != 3 {
+				t.Fatalf("round %d: %d of 1 posted function + 2 finalizers ran", round, len(ranOn))
+			}
+			// On the loop goroutine if Main had started, else in Close:
+			// all in one place either way.
+			where := ranOn[0]
+			if where == loopG {
+				inMain++
+			} else if where != closeG {
+				t.Fatalf("round %d: ran on goroutine %d: neither the loop's (%d) nor Close's (%d)",
+					round, where, loopG, closeG)
+			}
+			for _, g := range ranOn {
+				if g != where {
+					t.Fatalf("round %d: finalizers and posted functions ran on goroutines %v", round, ranOn)
+				}
+			}
+		}
+		t.Logf("%s: 200 rounds, %d closed while Main ran (the others before it started)", name, inMain)
+		assert.Greater(t, inMain, 50, "Close came before Main in most rounds: the test did not test much")
+	})
+}
+
+// An fd that another part of the program closes while it is registered
+// (no DelEvent), whose number then comes back with a new socket: the loop
+// neither fails nor spins, the old handler gets at most the one report
+// poll makes of a closed fd (POLLNVAL, with the Error hint) and nothing
+// after the number is reused, and the new socket's handler gets its own
+// events. The new owner registers Readable|Writable, a different interest
+// from the old Readable: see package mux's portability rules.
+func TestLoopFdClosedBehindItsBack(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer l.Close()
+		a, b := relPair(t)
+		num := *a
+		var oldCalls []event.Mask
+		reused := false
+		require.NoError(t, l.AddEvent(num, event.Readable, func(_ *aeloop.Loop, fd int, _ any, m event.Mask) {
+			oldCalls = append(oldCalls, m)
+			if reused {
+				t.Errorf("the old handler got %v for the new socket under fd %d", m, fd)
+			}
+		}, nil))
+		loopWrite(t, *b, "x") // ready when closed: the worst case for a spin
+		unix.Close(*a)        // "another part of the program"
+		*a = -1
+
+		ticks := 0
+		_, err = l.AddTimer(10*time.Millisecond, func(*aeloop.Loop, int64, any) time.Duration {
+			ticks++
+			return 10 * time.Millisecond
+		}, nil, nil)
+		require.NoError(t, err)
+		polls := l.Stats().Polls
+		deadline := time.Now().Add(100 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			_, err := l.ProcessEvents(aeloop.AllEvents)
+			require.NoError(t, err, "ProcessEvents with a registered fd closed")
+		}
+		spins := l.Stats().Polls - polls
+		t.Logf("%s: 100 ms with the closed fd registered: %d polls, %d ticks, old handler got %v",
+			name, spins, ticks, oldCalls)
+		assert.LessOrEqual(t, spins, uint64(40), "the closed fd makes the loop spin")
+		assert.GreaterOrEqual(t, ticks, 5, "the 10 ms timer did not keep running")
+		assert.LessOrEqual(t, len(oldCalls), 1, "a closed fd is reported at most once")
+		for _, m := range oldCalls {
+			assert.NotZero(t, m&event.Error, "a closed fd reported without the Error hint: %v", m)
+		}
+
+		// Take the number back with a new socketpair.
+		var x, y *int
+		for try := 0; try < 64 && x == nil; try++ {
+			p, q := relPair(t)
+			switch num {
+			case *p:
+				x, y = p, q
+			case *q:
+				x, y = q, p
+			default:
+				unix.Close(*p)
+				unix.Close(*q)
+				*p, *q = -1, -1
+			}
+		}
+		require.NotNil(t, x, "fd %d did not come back", num)
+		reused = true
+		var newCalls []event.Mask
+		require.NoError(t, l.AddEvent(*x, event.Readable|event.Writable, func(l *aeloop.Loop, fd int, _ any, m event.Mask) {
+			newCalls = append(newCalls, m)
+			if m&event.Readable != 0 {
+				loopDrain(fd)
+			}
+			l.DelEvent(fd, event.Writable) // writable once is enough
+		}, "new"))
+		assert.Equal(t, "new", l.GetClientData(*x))
+		loopWrite(t, *y, "y")
+		for i := 0; i < 50 && len(newCalls) == 0; i++ {
+			_, err := l.ProcessEvents(aeloop.FileEvents | aeloop.DontWait)
+			require.NoError(t, err)
+			time.Sleep(time.Millisecond)
+		}
+		require.NotEmpty(t, newCalls, "the new socket under a reused number got no event")
+		assert.Equal(t, event.Readable|event.Writable, newCalls[0]&event.IO,
+			"the new socket is readable and writable")
+		// Its Readable interest keeps working after the first report.
+		loopWrite(t, *y, "z")
+		for i := 0; i < 50 && len(newCalls) < 2; i++ {
+			_, err := l.ProcessEvents(aeloop.FileEvents | aeloop.DontWait)
+			require.NoError(t, err)
+			time.Sleep(time.Millisecond)
+		}
+		require.Len(t, newCalls, 2, "the second write to the new socket")
+		assert.Equal(t, event.Readable, newCalls[1]&event.IO)
+		l.DelEvent(*x, event.Readable|event.Writable)
+	})
+}
+
+// fdCount counts the process's open fds in /proc/self/fd.
+func fdCount(t *testing.T) int {
+	t.Helper()
+	d, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count the process's fds without /proc/self/fd: %v", err)
+	}
+	return len(d)
+}
+
+// 1,000 CreateLoop/Close cycles on each backend, each loop with an fd
+// registered, a timer and a posted function, leave the process's fd count
+// unchanged.
+func TestCreateLoopCloseLeaksNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		a, _ := relPair(t)
+		before := fdCount(t)
+		fins, posts := 0, 0
+		for i := range 1000 {
+			l, err := aeloop.CreateLoop(256, mux.WithBackend(name))
+			require.NoError(t, err)
+			require.NoError(t, l.AddEvent(*a, event.Readable, loopNop, nil))
+			_, err = l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { fins++ })
+			require.NoError(t, err)
+			require.NoError(t, l.Post(func(*aeloop.Loop) { posts++ }))
+			if i%2 == 0 {
+				_, err = l.ProcessEvents(aeloop.AllEvents | aeloop.DontWait)
+				require.NoError(t, err)
+			}
+			require.NoError(t, l.Close(), "cycle %d", i)
+		}
+		assert.Equal(t, before, fdCount(t), "fds open before and after 1,000 loops")
+		assert.Equal(t, 1000, fins)
+		assert.Equal(t, 1000, posts)
+	})
+}
