@@ -1,0 +1,11 @@
+//go:build !freebsd
+
+package anet
+
+import "golang.org/x/sys/unix"
+
+// ReusePort sets SO_REUSEPORT.
+const (
+	soReusePort     = unix.SO_REUSEPORT
+	soReusePortName = "SO_REUSEPORT"
+)
