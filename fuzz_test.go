@@ -11,7 +11,7 @@ import (
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
-	"github.com/aemux/mux/internal/fdtest"
+	"github.com/aemux/mux/tests/fdmodel"
 )
 
 // FuzzPollers reads its input as a script of operations on socketpairs and
@@ -59,56 +59,17 @@ func FuzzPollers(f *testing.F) {
 	})
 }
 
-// modelFd is the reference model's view of one descriptor.
-type modelFd struct {
-	num      int
-	kind     byte // 's' socket end, 'r' pipe read end, 'w' pipe write end
-	peer     *modelFd
-	open     bool
-	buffered int  // bytes waiting to be read on this end
-	rdShut   bool // nothing more will arrive (peer shut down writing or closed)
-	wrShut   bool // this end shut down writing
-	mask     event.Mask
-}
-
-// readiness is what poll(2)'s rules say this end is ready for.
-func (m *modelFd) readiness() event.Mask {
-	var r event.Mask
-	switch m.kind {
-	case 's':
-		if m.buffered > 0 || m.rdShut {
-			r |= event.Readable
-		}
-		r |= event.Writable // writes stay small, far below the buffer size
-		if m.rdShut && m.wrShut {
-			r |= event.Readable | event.Writable // POLLHUP
-		}
-	case 'r':
-		if m.buffered > 0 {
-			r |= event.Readable
-		}
-		if !m.peer.open {
-			r |= event.Readable | event.Writable // POLLHUP
-		}
-	case 'w':
-		r |= event.Writable
-		if !m.peer.open {
-			r |= event.Readable | event.Writable // POLLERR
-		}
-	}
-	return r
-}
-
 type harness struct {
 	t       *testing.T
 	pollers []*mux.Poller
-	fds     []*modelFd
+	fds     fdmodel.Set
+	masks   map[*fdmodel.End]event.Mask // the model of each Poller's mask table
 	setsize int
 	fired   []event.Fired
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, setsize: 4096, fired: make([]event.Fired, 64)}
+	h := &harness{t: t, setsize: 4096, fired: make([]event.Fired, 64), masks: map[*fdmodel.End]event.Mask{}}
 	for _, name := range mux.Backends() {
 		p, err := mux.Open(h.setsize, mux.WithBackend(name))
 		if err != nil {
@@ -120,32 +81,10 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) close() {
-	for _, m := range h.fds {
-		if m.open {
-			unix.Close(m.num)
-		}
-	}
+	h.fds.CloseAll()
 	for _, p := range h.pollers {
 		p.Close()
 	}
-}
-
-func (h *harness) live() []*modelFd {
-	var l []*modelFd
-	for _, m := range h.fds {
-		if m.open {
-			l = append(l, m)
-		}
-	}
-	return l
-}
-
-func (h *harness) pick(a int) *modelFd {
-	l := h.live()
-	if len(l) == 0 {
-		return nil
-	}
-	return l[a%len(l)]
 }
 
 // errClass names an error by the sentinel or errno it matches.
@@ -177,60 +116,36 @@ func (h *harness) step(op byte, a, b int) {
 	t := h.t
 	switch op {
 	case 0, 1: // create a socketpair or a pipe
-		if len(h.live()) >= 16 {
+		if len(h.fds.Live()) >= 16 {
 			return
 		}
-		var x, y *modelFd
-		if op == 0 {
-			a, b, err := fdtest.Socketpair()
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, y = &modelFd{num: a, kind: 's', open: true}, &modelFd{num: b, kind: 's', open: true}
-		} else {
-			r, w, err := fdtest.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, y = &modelFd{num: r, kind: 'r', open: true}, &modelFd{num: w, kind: 'w', open: true}
+		create := h.fds.Socketpair
+		if op == 1 {
+			create = h.fds.Pipe
 		}
-		x.peer, y.peer = y, x
-		h.fds = append(h.fds, x, y)
-	case 2: // write 1..64 bytes
-		m := h.pick(a)
-		if m == nil || m.kind == 'r' || m.wrShut || !m.peer.open || m.peer.buffered > 4096 {
-			return
-		}
-		n := b%64 + 1
-		if k, err := unix.Write(m.num, make([]byte, n)); err != nil || k != n {
-			t.Fatalf("write: %d %v", k, err)
-		}
-		m.peer.buffered += n
-	case 3: // drain
-		m := h.pick(a)
-		if m == nil || m.kind == 'w' {
-			return
-		}
-		buf := make([]byte, 8192)
-		for m.buffered > 0 {
-			k, err := unix.Read(m.num, buf)
-			if err != nil || k <= 0 {
-				t.Fatalf("read: %d %v with %d buffered", k, err, m.buffered)
-			}
-			m.buffered -= k
-		}
-	case 4: // shutdown(SHUT_WR)
-		m := h.pick(a)
-		if m == nil || m.kind != 's' || m.wrShut {
-			return
-		}
-		if err := unix.Shutdown(m.num, unix.SHUT_WR); err != nil {
+		if err := create(); err != nil {
 			t.Fatal(err)
 		}
-		m.wrShut = true
-		m.peer.rdShut = true
+	case 2: // write 1..64 bytes
+		if m := h.fds.Pick(a); m != nil && m.CanWrite() {
+			if err := h.fds.Write(m, b%64+1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case 3: // drain
+		if m := h.fds.Pick(a); m != nil && m.Kind != 'w' {
+			if err := h.fds.Drain(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case 4: // shutdown(SHUT_WR)
+		if m := h.fds.Pick(a); m != nil && m.Kind == 's' && !m.WrShut {
+			if err := h.fds.Shutdown(m); err != nil {
+				t.Fatal(err)
+			}
+		}
 	case 5, 6: // Add or Del a mask (unknown bits included now and then)
-		m := h.pick(a)
+		m := h.fds.Pick(a)
 		if m == nil {
 			return
 		}
@@ -239,37 +154,37 @@ func (h *harness) step(op byte, a, b int) {
 			mask |= event.Hangup
 		}
 		want := "nil"
-		if m.num >= h.setsize {
+		if m.Num >= h.setsize {
 			want = "ErrRange"
 		} else if mask&^event.Registrable != 0 {
 			want = "ErrBadMask"
 		}
 		if op == 5 {
-			h.each(fmt.Sprintf("Add(%d, %v)", m.num, mask), want, func(p *mux.Poller) error { return p.Add(m.num, mask) })
+			h.each(fmt.Sprintf("Add(%d, %v)", m.Num, mask), want, func(p *mux.Poller) error { return p.Add(m.Num, mask) })
 			if want == "nil" {
-				m.mask |= mask
+				h.masks[m] |= mask
 			}
 		} else {
-			h.each(fmt.Sprintf("Del(%d, %v)", m.num, mask), want, func(p *mux.Poller) error { return p.Del(m.num, mask) })
+			h.each(fmt.Sprintf("Del(%d, %v)", m.Num, mask), want, func(p *mux.Poller) error { return p.Del(m.Num, mask) })
 			if want == "nil" {
 				if mask&event.Writable != 0 {
 					mask |= event.Barrier
 				}
-				if m.mask &^= mask; m.mask&event.IO == 0 {
-					m.mask = event.None
+				if h.masks[m] &^= mask; h.masks[m]&event.IO == 0 {
+					h.masks[m] = event.None
 				}
 			}
 		}
 		for _, p := range h.pollers {
-			if got := p.Mask(m.num); got != m.mask {
-				t.Errorf("%s: Mask(%d) = %v, model %v", p.Name(), m.num, got, m.mask)
+			if got := p.Mask(m.Num); got != h.masks[m] {
+				t.Errorf("%s: Mask(%d) = %v, model %v", p.Name(), m.Num, got, h.masks[m])
 			}
 		}
 	case 7: // Wait(0): every backend reports what the model says
 		want := map[int]event.Mask{}
-		for _, m := range h.live() {
-			if r := m.readiness() & m.mask & event.IO; r != 0 {
-				want[m.num] = r
+		for _, m := range h.fds.Live() {
+			if r := m.Ready() & h.masks[m] & event.IO; r != 0 {
+				want[m.Num] = r
 			}
 		}
 		for _, p := range h.pollers {
@@ -291,9 +206,9 @@ func (h *harness) step(op byte, a, b int) {
 	case 8: // Resize
 		n := a*16 + b%16 + 1
 		want, maxReg := "nil", -1
-		for _, m := range h.live() {
-			if m.mask != event.None && m.num > maxReg {
-				maxReg = m.num
+		for _, m := range h.fds.Live() {
+			if h.masks[m] != event.None && m.Num > maxReg {
+				maxReg = m.Num
 			}
 		}
 		if maxReg >= n {
@@ -304,44 +219,31 @@ func (h *harness) step(op byte, a, b int) {
 			h.setsize = n
 		}
 	case 9: // Del everything, then close one end
-		m := h.pick(a)
+		m := h.fds.Pick(a)
 		if m == nil {
 			return
 		}
 		want := "nil"
-		if m.num >= h.setsize {
+		if m.Num >= h.setsize {
 			want = "ErrRange"
 		}
-		h.each(fmt.Sprintf("Del(%d) before close", m.num), want, func(p *mux.Poller) error {
-			return p.Del(m.num, event.Registrable)
+		h.each(fmt.Sprintf("Del(%d) before close", m.Num), want, func(p *mux.Poller) error {
+			return p.Del(m.Num, event.Registrable)
 		})
-		m.mask = event.None
-		unix.Close(m.num)
-		m.open = false
-		m.buffered = 0
-		m.peer.rdShut = true
-		m.peer.wrShut = m.peer.kind == 's' || m.peer.wrShut // a closed unix peer shuts both ways
+		h.masks[m] = event.None
+		h.fds.Close(m)
 	case 10: // Add on a number that is closed now: EBADF (or a range error)
-		for _, m := range h.fds {
-			if m.open {
-				continue
-			}
-			reused := false
-			for _, l := range h.live() {
-				reused = reused || l.num == m.num
-			}
-			if reused {
-				continue
-			}
-			want := "EBADF"
-			if m.num >= h.setsize {
-				want = "ErrRange"
-			}
-			h.each(fmt.Sprintf("Add(closed %d)", m.num), want, func(p *mux.Poller) error {
-				return p.Add(m.num, event.Readable)
-			})
+		num := h.fds.ClosedNumber()
+		if num < 0 {
 			return
 		}
+		want := "EBADF"
+		if num >= h.setsize {
+			want = "ErrRange"
+		}
+		h.each(fmt.Sprintf("Add(closed %d)", num), want, func(p *mux.Poller) error {
+			return p.Add(num, event.Readable)
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package mux_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,29 +8,21 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aemux/mux"
+	"github.com/aemux/mux/tests/fdmodel"
 )
 
 // Every test of the package must leave no goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func openFds(t *testing.T) int {
-	t.Helper()
-	d, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count fds without /proc: %v", err)
-	}
-	return len(d)
-}
-
 // 1,000 Open/Close cycles on each backend leave the fd count unchanged.
 func TestOpenCloseLeaksNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
-		before := openFds(t)
+		before := fdmodel.OpenFds(t)
 		for range 1000 {
 			p, err := mux.Open(64, mux.WithBackend(name))
 			require.NoError(t, err)
 			require.NoError(t, p.Close())
 		}
-		assert.Equal(t, before, openFds(t))
+		assert.Equal(t, before, fdmodel.OpenFds(t))
 	})
 }

@@ -16,18 +16,17 @@ import (
 	"github.com/aemux/mux/internal/fdtest"
 )
 
-// The storm needs tgkill(2) to aim every signal at the loop's thread;
-// elsewhere the kernel picks the thread, and RunLoop's 43/WaitEINTR covers
-// the process-directed case on every OS.
-
-// A SIGUSR1 storm aimed at the loop thread every 50 µs during Main, for a
-// second per backend, with a pipe written in ping-pong (one byte, then wait
-// until the handler has read it) and a 1 ms periodic timer: Main returns no
-// error, no write goes unseen, the timer never runs early, and its lateness
-// stays bounded.
+// TestLoopSignalStormDuringMain: Main runs on a thread that gets SIGUSR1
+// from tgkill(2) every 50 µs (Linux only: other kernels deliver a
+// process-directed signal to any thread, a case RunLoop's 43/WaitEINTR
+// covers everywhere), for one second per backend, while another goroutine
+// writes a pipe in ping-pong (a byte, then it waits for the read handler
+// to have consumed it) and a 1 ms periodic timer runs. Main must return
+// no error, every byte must be seen, the timer must never run early, and
+// its lateness must stay bounded.
 func TestLoopSignalStormDuringMain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the storm takes a second per backend")
+		t.Skip("skipped with -short: one second of storm per backend")
 	}
 	eachBackend(t, func(t *testing.T, name string) {
 		l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))

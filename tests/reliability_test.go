@@ -3,7 +3,6 @@ package tests
 import (
 	"errors"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
 	"github.com/aemux/mux/internal/fdtest"
+	"github.com/aemux/mux/tests/fdmodel"
 )
 
 // Fault injection on every backend: Close racing a blocked Wait or Main,
@@ -257,23 +257,13 @@ func TestLoopFdClosedBehindItsBack(t *testing.T) {
 	})
 }
 
-// fdCount counts the process's open fds in /proc/self/fd.
-func fdCount(t *testing.T) int {
-	t.Helper()
-	d, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count the process's fds without /proc/self/fd: %v", err)
-	}
-	return len(d)
-}
-
 // 1,000 CreateLoop/Close cycles on each backend, each loop with an fd
 // registered, a timer and a posted function, leave the process's fd count
 // unchanged.
 func TestCreateLoopCloseLeaksNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		a, _ := relPair(t)
-		before := fdCount(t)
+		before := fdmodel.OpenFds(t)
 		fins, posts := 0, 0
 		for i := range 1000 {
 			l, err := aeloop.CreateLoop(256, mux.WithBackend(name))
@@ -288,7 +278,7 @@ func TestCreateLoopCloseLeaksNothing(t *testing.T) {
 			}
 			require.NoError(t, l.Close(), "cycle %d", i)
 		}
-		assert.Equal(t, before, fdCount(t), "fds open before and after 1,000 loops")
+		assert.Equal(t, before, fdmodel.OpenFds(t), "fds open before and after 1,000 loops")
 		assert.Equal(t, 1000, fins)
 		assert.Equal(t, 1000, posts)
 	})
