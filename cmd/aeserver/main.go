@@ -1,0 +1,175 @@
+// Command aeserver is a Redis-protocol (RESP2) server written the way Redis
+// is written: an ae event loop (package aeloop), anet-style sockets, replies
+// written straight to the socket before the loop sleeps, and a write handler
+// installed only when the kernel's buffer is full. Real Redis clients drive
+// it: redis-cli, redis-benchmark, client libraries.
+//
+//	go run ./cmd/aeserver                 # listens on 127.0.0.1:6380
+//	redis-cli -p 6380 ping
+//
+// Commands: PING, ECHO, SET (EX, PX, EXAT, PXAT, NX, XX, GET, KEEPTTL), GET,
+// DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, MGET, MSET, EXPIRE, PEXPIRE (NX,
+// XX, GT, LT), TTL, PTTL, PERSIST, TYPE, DBSIZE, FLUSHALL, FLUSHDB, LPUSH,
+// RPUSH, LPOP, RPOP (with a count), LLEN, LRANGE, SADD, SCARD, SPOP, HSET,
+// HGET, INFO (server, clients, stats, keyspace), CONFIG GET, COMMAND
+// (COUNT, INFO), CLIENT SETNAME, GETNAME and ID, SELECT 0, QUIT. Replies and
+// error texts are those of redis-server 7.0; keys expire lazily and from a
+// periodic timer, as in Redis's serverCron.
+//
+// With -loops N it runs N event loops, each on its own locked OS thread
+// with its own SO_REUSEPORT listener, so the kernel spreads connections
+// among them; they share one keyspace under a lock.
+//
+// Input is bounded as in Redis: bulk arguments by -proto-max-bulk-len,
+// a client's unparsed input by -client-query-buffer-limit, clients by
+// -maxclients. Malformed requests get Redis's "-ERR Protocol error: ..."
+// and only that connection is closed. A client that sends faster than it
+// reads is not read from while more than -pause-output bytes of its replies
+// are unsent. When accept fails because the process is out of fds, the
+// server keeps serving its clients and accepts again once fds free up.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("aeserver", flag.ContinueOnError)
+	cfg := config{}
+	var perm uint
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:6380", `TCP address to listen on, host:port ("" for none)`)
+	fs.StringVar(&cfg.unixPath, "unix", "", "Unix socket path to listen on as well")
+	fs.UintVar(&perm, "unixperm", 0o700, "permissions of the Unix socket")
+	fs.StringVar(&cfg.backend, "backend", "", "multiplexer: epoll, kqueue or poll (default: the platform's best, or $AEMUX_BACKEND)")
+	fs.IntVar(&cfg.loops, "loops", 1, "event loops, each on its own OS thread with its own SO_REUSEPORT listener")
+	fs.IntVar(&cfg.maxClients, "maxclients", defaultMaxClients, "connected clients at most")
+	fs.Int64Var(&cfg.maxBulk, "proto-max-bulk-len", 512<<20, "longest bulk argument, bytes")
+	fs.IntVar(&cfg.maxQuery, "client-query-buffer-limit", defaultMaxQuery, "longest unparsed input of a client, bytes")
+	fs.IntVar(&cfg.pauseOutput, "pause-output", defaultPauseOutput, "unsent reply bytes above which a client's input is not read")
+	fs.IntVar(&cfg.hz, "hz", defaultHz, "serverCron runs per second (expiry, client housekeeping)")
+	fs.DurationVar(&cfg.idle, "timeout", 0, "close clients idle this long (0: never)")
+	quiet := fs.Bool("quiet", false, "log nothing")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.unixPerm = os.FileMode(perm)
+	if !*quiet {
+		cfg.logger = log.New(os.Stderr, "aeserver: ", log.LstdFlags)
+	}
+	if err := checkConfig(&cfg, explicit(fs, "maxclients")); err != nil {
+		fmt.Fprintln(os.Stderr, "aeserver:", err)
+		return 2
+	}
+	if cfg.loops > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(cfg.loops)
+	}
+	s, err := newServer(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aeserver:", err)
+		return 1
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "aeserver: -cpuprofile:", err)
+			s.close()
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		sig := <-sigs
+		s.logf("%v: shutting down", sig)
+		s.stop()
+	}()
+	s.logf("listening on %s%s, %d loop(s) on %s, maxclients %d", cfg.addr, unixNote(cfg.unixPath),
+		cfg.loops, s.loops[0].l.ApiName(), cfg.maxClients)
+	err = s.serve()
+	if cerr := s.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aeserver:", err)
+		return 1
+	}
+	return 0
+}
+
+func unixNote(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " and " + path
+}
+
+func explicit(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+// checkConfig validates the flags and fits maxclients to the fd limit, as
+// Redis's adjustOpenFilesLimit does: it raises the soft RLIMIT_NOFILE to
+// the hard one and, unless maxclients was given explicitly, lowers
+// maxclients to what the limit allows, keeping 32 fds for the server.
+func checkConfig(cfg *config, maxClientsGiven bool) error {
+	switch {
+	case cfg.loops < 1 || cfg.loops > 256:
+		return fmt.Errorf("-loops %d: want 1 to 256", cfg.loops)
+	case cfg.maxClients < 1:
+		return fmt.Errorf("-maxclients %d: want 1 or more", cfg.maxClients)
+	case cfg.maxBulk < 1:
+		return fmt.Errorf("-proto-max-bulk-len %d: want 1 or more", cfg.maxBulk)
+	case cfg.maxQuery < 1<<10:
+		return fmt.Errorf("-client-query-buffer-limit %d: want 1024 or more", cfg.maxQuery)
+	case cfg.pauseOutput < 1:
+		return fmt.Errorf("-pause-output %d: want 1 or more", cfg.pauseOutput)
+	case cfg.hz < 1 || cfg.hz > 500:
+		return fmt.Errorf("-hz %d: want 1 to 500", cfg.hz)
+	}
+	const reserved = 32
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return nil // nothing to adjust to
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+		unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+	limit := uint64(lim.Cur) // int64 on some BSDs
+	if uint64(cfg.maxClients)+reserved > limit {
+		if maxClientsGiven {
+			if cfg.logger != nil {
+				cfg.logger.Printf("warning: -maxclients %d is above what the fd limit %d allows; accepts may fail with EMFILE", cfg.maxClients, limit)
+			}
+			return nil
+		}
+		if limit <= reserved {
+			return fmt.Errorf("the fd limit %d leaves no room for clients", limit)
+		}
+		cfg.maxClients = int(limit - reserved)
+	}
+	return nil
+}
