@@ -435,8 +435,8 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 		called = true
 	}
 	// Re-read everything: the handler may have deleted, replaced or
-	// resized (l.events may be a new slice).
-	if !l.live(fd, gen) {
+	// resized (l.events may be a new slice), or the loop may be closed.
+	if !l.live(fd, gen) || (called && l.isClosed()) {
 		return
 	}
 	fe = &l.events[fd]
@@ -444,7 +444,7 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 		fe.wproc(l, fd, fe.data, fired)
 		called = true
 	}
-	if !invert || !l.live(fd, gen) {
+	if !invert || !l.live(fd, gen) || (called && l.isClosed()) {
 		return
 	}
 	fe = &l.events[fd]
@@ -458,8 +458,8 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 // first, as ae does. It returns nil after the iteration in which Stop was
 // seen; an error matching mux.ErrClosed after the iteration in which the
 // loop was closed (by a callback or by Close from another goroutine, which
-// also ends a blocked poll at once), or at once if it was closed before;
-// or the first other error of ProcessEvents. When Close was called while
+// also ends a blocked poll at once), even if Stop was seen too, or at once
+// if it was closed before; or the first other error of ProcessEvents. When Close was called while
 // Main ran, the posted functions and finalizers that Close left run on the
 // loop goroutine before Main returns.
 func (l *Loop) Main() error {
@@ -540,32 +540,37 @@ func (l *Loop) Stats() Stats {
 // runs, once each, the functions accepted by Post that have not run yet
 // and the finalizer of every timer not finalized yet (deleted timers
 // first, then live ones by id). Registered fds are neither closed nor their
-// handlers called. Once Close has started, Post returns mux.ErrClosed, and
-// so do AddEvent, AddTimer, DelTimer, ResizeSetSize, ProcessEvents and
-// Main, also inside the posted functions and finalizers that Close runs,
-// so it always ends; those functions see the loop closed.
+// handlers called. From the moment Close is called, Post, AddEvent,
+// AddTimer, DelTimer, ResizeSetSize, ProcessEvents and Main return
+// mux.ErrClosed, also inside the posted functions and finalizers that
+// Close runs (so it always ends), and no more fd handler or timer callback
+// starts (a call racing with a Close from another goroutine may still get
+// in first); DelEvent, the getters, the setters, Stats and Stop remain
+// harmless.
 //
-// Close is safe from any goroutine, at any time; where the posted
-// functions and finalizers run depends on what the loop goroutine is doing:
+// Close is safe from any goroutine, at any time. Where the posted functions
+// and finalizers run depends on what the loop goroutine is doing:
 //
 //   - Inside a ProcessEvents or Main call (blocked in the poll, running
-//     callbacks, or calling Close from a callback): Close closes the Poller,
-//     which makes a blocked poll return, and returns without waiting. The
-//     loop goroutine stops dispatching and runs the posted functions and
-//     finalizers just before its outermost ProcessEvents or Main call
-//     returns, so they never run concurrently with loop code. A timer whose
-//     callback is running is finalized after it returns. To know that the
-//     loop is done, wait for that call to return: Main returns an error
-//     matching mux.ErrClosed.
+//     callbacks, or calling Close from one of them): Close closes the
+//     Poller, which makes a blocked poll return, and returns without
+//     waiting. The loop goroutine skips the rest of its iteration (a
+//     callback already running finishes) and runs the posted functions
+//     and finalizers just before its outermost ProcessEvents or Main call
+//     returns, so they never run concurrently with loop code, and a timer
+//     whose callback was running is finalized after that callback
+//     returned. Main then returns an error matching mux.ErrClosed: wait for
+//     it to know that the loop is done.
 //   - Otherwise Close runs them itself, on the calling goroutine, before it
-//     returns. Called from another goroutine, it must then not overlap with
-//     other calls on the loop goroutine (AddEvent between two ProcessEvents
-//     calls, say): like them, it uses the loop's state.
+//     returns. Called from another goroutine, it must then not overlap
+//     with other methods called on the loop goroutine (AddEvent between
+//     two ProcessEvents calls, say): like them, it uses the loop's state.
 //
 // Close returns every failure of closing the Poller, aggregated with
-// go-multierror; errors.Is matches each. When the poll is blocked at that
+// go-multierror; errors.Is matches each. When a poll is blocked at that
 // moment, the Poller releases its kernel fds as the poll returns, and a
-// failure then is not reported. A second Close returns mux.ErrClosed.
+// failure then is not reported. A second Close returns mux.ErrClosed at
+// once, even while the first one is still running.
 func (l *Loop) Close() error {
 	// Refuse new Posts before the loop is marked closed, so that the
 	// shutdown that follows sees every function ever accepted.

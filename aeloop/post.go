@@ -7,15 +7,15 @@ import (
 )
 
 // Post queues fn to run on the loop's goroutine and wakes the loop if it is
-// blocked in the poll. Safe from any goroutine, at any time, also while
-// Close runs on another one. Every fn accepted (Post returned nil) runs
-// exactly once: in the next ProcessEvents call that reaches the posted
-// functions (after the fd handlers, before the timers), or, if the loop is
-// closed first, when Close finishes: on the loop goroutine before its
-// outermost ProcessEvents or Main call returns if one was running, else in
-// Close (see Close). Functions run in the order their Post calls returned,
-// so in order per sender. Once Close has started, Post returns
-// mux.ErrClosed and fn never runs; a nil fn returns ErrNilFunc.
+// blocked in the poll. Safe from any goroutine, at any time. Every fn
+// accepted (Post returned nil) runs exactly once: in the next ProcessEvents
+// call that reaches the posted functions (after the fd handlers, before the
+// timers), or, if the loop is closed first, when Close finishes (see
+// Close): on the loop goroutine before its outermost ProcessEvents or Main
+// call returns if one was running, else in Close. Functions run in the
+// order their Post calls returned, so in order per sender. Once Close has
+// been called, Post returns mux.ErrClosed and fn never runs; a Post racing
+// with Close gets one outcome or the other. A nil fn returns ErrNilFunc.
 //
 // The queue is a slice under a mutex, swapped with a second slice by the
 // loop, so Post allocates only when the queue outgrows every earlier one,

@@ -1259,7 +1259,11 @@ func loopCloseWhileHandling(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 		assert.ErrorIs(t, err, mux.ErrClosed, "AddTimer in a handler after Close")
 	}
 	for range 2 { // two ready fds: whichever comes first runs, the other must not
-		require.NoError(t, l.AddEvent(loopReadyBoth(t), event.Readable, handler, nil))
+		fd := loopReadyBoth(t)
+		require.NoError(t, l.AddEvent(fd, event.Readable, handler, nil))
+		// A separate write handler, due right after the read handler
+		// that closes the loop: it must not run either.
+		require.NoError(t, l.AddEvent(fd, event.Writable, func(*aeloop.Loop, int, any, event.Mask) { calls++ }, nil))
 	}
 	_, err := l.AddTimer(0, func(*aeloop.Loop, int64, any) time.Duration {
 		t.Error("a timer ran after Close")
