@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +156,14 @@ func (s *server) newLoop(id int) (*evloop, error) {
 	lp := &evloop{srv: s, id: id, l: l, tcp: -1, unix: -1, retryTimer: -1,
 		clients: make(map[*client]struct{}), lastCron: time.Now()}
 	if s.cfg.addr != "" {
-		lp.tcp, err = anet.TCPServer(s.cfg.addr, anet.ListenOptions{ReusePort: s.cfg.loops > 1})
+		addr := s.cfg.addr
+		if s.port != 0 {
+			// Port 0 asked for any port: the other loops share the one
+			// loop 0 got.
+			host, _, _ := net.SplitHostPort(addr)
+			addr = net.JoinHostPort(host, strconv.Itoa(s.port))
+		}
+		lp.tcp, err = anet.TCPServer(addr, anet.ListenOptions{ReusePort: s.cfg.loops > 1})
 		if err != nil {
 			lp.close()
 			return nil, err
@@ -436,7 +445,8 @@ func (c *client) growQuery(want int) {
 // the rest.
 func (c *client) processInput(now int64) {
 	pos := 0
-	for pos < c.qlen && !c.closeAfterReply {
+	pause := c.lp.srv.cfg.pauseOutput
+	for pos < c.qlen && !c.closeAfterReply && len(c.obuf)-c.sent <= pause {
 		argv, n, err := c.parser.Next(c.qbuf[pos:c.qlen])
 		if err != nil {
 			c.obuf = resp.AppendError(c.obuf, err.Error())
@@ -460,9 +470,10 @@ func (c *client) processInput(now int64) {
 		c.queued = true
 		c.lp.pending = append(c.lp.pending, c)
 	}
-	if !c.readPaused && len(c.obuf)-c.sent > c.lp.srv.cfg.pauseOutput {
-		// The client sends faster than it reads: stop reading until
-		// its replies are out, so that output cannot grow without bound.
+	if !c.readPaused && len(c.obuf)-c.sent > pause {
+		// The client sends faster than it reads: neither run its
+		// commands nor read its input until its replies are out, so that
+		// output cannot grow without bound. write resumes both.
 		c.readPaused = true
 		c.lp.l.DelEvent(c.fd, event.Readable)
 	}
