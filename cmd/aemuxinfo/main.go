@@ -1,6 +1,9 @@
 // Command aemuxinfo prints the aemux backends built for this OS, what each
-// supports and reports (mux.Caps), and measures on each one the latency of
-// a pipe write seen by Wait and a Wake seen by a blocked Wait.
+// supports and reports (mux.Caps), and measures on each one: the latency of
+// a pipe write seen by Wait and of a Wake seen by a blocked Wait, how late a
+// timed Wait of 100 µs, 3.1 ms and 50 ms returns (it must never return
+// early), and how late a 1 ms periodic aeloop timer runs. Run it on an idle
+// machine: the figures are latencies, and a busy one adds its own.
 //
 //	go run ./cmd/aemuxinfo
 package main
@@ -15,25 +18,28 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
+	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
 )
 
 func main() {
 	rounds := flag.Int("n", 2000, "round trips to time per backend")
+	timed := flag.Int("waits", 1000, "timed Waits per timeout per backend")
+	ticks := flag.Int("ticks", 1000, "runs of the 1 ms periodic timer per backend")
 	flag.Parse()
 	fmt.Printf("backends built here (default first): %v\n", mux.Backends())
 	if env := os.Getenv(mux.EnvBackend); env != "" {
 		fmt.Printf("%s=%s\n", mux.EnvBackend, env)
 	}
 	for _, name := range mux.Backends() {
-		if err := report(name, *rounds); err != nil {
+		if err := report(name, *rounds, *timed, *ticks); err != nil {
 			fmt.Fprintf(os.Stderr, "aemuxinfo: %s: %v\n", name, err)
 			os.Exit(1)
 		}
 	}
 }
 
-func report(name string, rounds int) error {
+func report(name string, rounds, timed, ticks int) error {
 	p, err := mux.Open(1024, mux.WithBackend(name))
 	if err != nil {
 		return err
@@ -76,11 +82,73 @@ func report(name string, rounds int) error {
 	}
 	fmt.Printf("  pipe write -> Wait -> read: median %v p99 %v\n", pct(io, 50), pct(io, 99))
 	fmt.Printf("  Wake from another goroutine -> Wait returns: median %v p99 %v\n", pct(wake, 50), pct(wake, 99))
+	for _, d := range []time.Duration{100 * time.Microsecond, 3100 * time.Microsecond, 50 * time.Millisecond} {
+		n := timed
+		if d > 10*time.Millisecond {
+			n = max(timed/20, 10) // bounded: 50 ms each
+		}
+		late := make([]time.Duration, n)
+		for i := range late {
+			start := time.Now()
+			k, err := p.Wait(fired, d)
+			el := time.Since(start)
+			if err != nil || k != 0 {
+				return fmt.Errorf("timed wait: %d %v", k, err)
+			}
+			if el < d {
+				return fmt.Errorf("a %v Wait returned after %v: early", d, el)
+			}
+			late[i] = el - d
+		}
+		fmt.Printf("  timed Wait(%v), %d runs: never early; late by median %v p99 %v max %v\n",
+			d, n, pct(late, 50), pct(late, 99), pct(late, 100))
+	}
+	late, err := timerLateness(name, ticks)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  aeloop 1 ms periodic timer, %d runs: late by median %v p99 %v max %v\n",
+		ticks, pct(late, 50), pct(late, 99), pct(late, 100))
 	return nil
+}
+
+// timerLateness runs a 1 ms periodic aeloop timer n times and returns how
+// late each run was against its due time (the previous run's return plus
+// 1 ms, as ae reschedules).
+func timerLateness(name string, n int) ([]time.Duration, error) {
+	l, err := aeloop.CreateLoop(64, mux.WithBackend(name))
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	const period = time.Millisecond
+	late := make([]time.Duration, 0, n)
+	due := time.Now().Add(period)
+	var failure error
+	_, err = l.AddTimer(period, func(l *aeloop.Loop, _ int64, _ any) time.Duration {
+		now := time.Now()
+		if now.Before(due) {
+			failure = fmt.Errorf("the timer ran %v early", due.Sub(now))
+		}
+		late = append(late, now.Sub(due))
+		if len(late) == n || failure != nil {
+			l.Stop()
+			return aeloop.NoMore
+		}
+		due = time.Now().Add(period)
+		return period
+	}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Main(); err != nil {
+		return nil, err
+	}
+	return late, failure
 }
 
 func pct(d []time.Duration, p int) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[(len(s)-1)*p/100]
+	return s[(len(s)-1)*p/100] // p = 100: the maximum
 }
