@@ -22,6 +22,7 @@ import (
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux/anet"
 	"github.com/aemux/mux/internal/resp"
 )
 
@@ -67,7 +68,7 @@ func (w *tlog) Write(p []byte) (int, error) {
 }
 
 func testConfig() config {
-	return config{addr: "127.0.0.1:0", loops: 1, maxClients: 1000, maxBulk: resp.DefaultMaxBulk,
+	return config{addr: "127.0.0.1:0", backlog: anet.DefaultBacklog, loops: 1, maxClients: 1000, maxBulk: resp.DefaultMaxBulk,
 		maxQuery: defaultMaxQuery, pauseOutput: defaultPauseOutput, hz: defaultHz}
 }
 

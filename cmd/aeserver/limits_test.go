@@ -438,7 +438,8 @@ func TestAcceptEMFILE(t *testing.T) {
 		}
 		buf := make([]byte, 16)
 		n, _ := c.Read(buf)
-		return string(buf[:n]) == "+PONG\r\n"
+		// A PING left unanswered earlier may be answered in the same read.
+		return strings.HasPrefix(string(buf[:n]), "+PONG\r\n")
 	}
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "pausing accepts") }, 5*time.Second, 10*time.Millisecond,
 		"the server never hit EMFILE; logs:\n%s", logs.String())

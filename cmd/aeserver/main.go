@@ -39,6 +39,8 @@ import (
 	"runtime/pprof"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aemux/mux/anet"
 )
 
 func main() {
@@ -50,6 +52,7 @@ func run(args []string) int {
 	cfg := config{}
 	var perm uint
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:6380", `TCP address to listen on, host:port ("" for none)`)
+	fs.IntVar(&cfg.backlog, "backlog", anet.DefaultBacklog, "listen backlog (tcp-backlog); the kernel caps it at net.core.somaxconn")
 	fs.StringVar(&cfg.unixPath, "unix", "", "Unix socket path to listen on as well")
 	fs.UintVar(&perm, "unixperm", 0o700, "permissions of the Unix socket")
 	fs.StringVar(&cfg.backend, "backend", "", "multiplexer: epoll, kqueue or poll (default: the platform's best, or $AEMUX_BACKEND)")
@@ -135,6 +138,8 @@ func explicit(fs *flag.FlagSet, name string) bool {
 // maxclients to what the limit allows, keeping 32 fds for the server.
 func checkConfig(cfg *config, maxClientsGiven bool) error {
 	switch {
+	case cfg.backlog < 1:
+		return fmt.Errorf("-backlog %d: want 1 or more", cfg.backlog)
 	case cfg.loops < 1 || cfg.loops > 256:
 		return fmt.Errorf("-loops %d: want 1 to 256", cfg.loops)
 	case cfg.maxClients < 1:

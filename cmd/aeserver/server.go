@@ -24,6 +24,7 @@ import (
 // config is the server's configuration, from the command line.
 type config struct {
 	addr        string        // TCP address; "" for none
+	backlog     int           // listen(2) backlog (tcp-backlog)
 	unixPath    string        // Unix socket path; "" for none
 	unixPerm    os.FileMode   // its permissions
 	backend     string        // "" for the platform default
@@ -163,7 +164,7 @@ func (s *server) newLoop(id int) (*evloop, error) {
 			host, _, _ := net.SplitHostPort(addr)
 			addr = net.JoinHostPort(host, strconv.Itoa(s.port))
 		}
-		lp.tcp, err = anet.TCPServer(addr, anet.ListenOptions{ReusePort: s.cfg.loops > 1})
+		lp.tcp, err = anet.TCPServer(addr, anet.ListenOptions{Backlog: s.cfg.backlog, ReusePort: s.cfg.loops > 1})
 		if err != nil {
 			lp.close()
 			return nil, err
@@ -177,7 +178,7 @@ func (s *server) newLoop(id int) (*evloop, error) {
 		}
 	}
 	if s.cfg.unixPath != "" && id == 0 {
-		lp.unix, err = anet.UnixServer(s.cfg.unixPath, s.cfg.unixPerm, anet.ListenOptions{})
+		lp.unix, err = anet.UnixServer(s.cfg.unixPath, s.cfg.unixPerm, anet.ListenOptions{Backlog: s.cfg.backlog})
 		if err != nil {
 			lp.close()
 			return nil, err
