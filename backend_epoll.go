@@ -5,9 +5,18 @@
 // or DEL from the old and new masks exactly as aeApiAddEvent and
 // aeApiDelEvent do. Waits use epoll_pwait2 (Linux 5.11+, a timespec timeout)
 // when the kernel has it, else epoll_pwait with the timeout rounded up to
-// whole milliseconds so that it never ends early (redis#8764). Timeout-0 polls
-// go through RawSyscall: they cannot block, and skipping the scheduler
-// hand-off saves about a third of the call here (shared/bench/BASELINE.md).
+// whole milliseconds so that it never ends early (redis#8764).
+//
+// Every wait starts with a zero-timeout epoll_pwait through RawSyscall: it
+// cannot block, and skipping the scheduler hand-off of a call that may block
+// (entersyscall/exitsyscall) saves about a third of the call here
+// (shared/bench/BASELINE.md). Only when that peek finds nothing does a wait
+// that may block make the blocking call. Under load the peek usually finds
+// something, so the loop rarely blocks, and Go's sysmon then has no P in a
+// system call to take away: with GOMAXPROCS=1 (a server pinned to one CPU)
+// it takes the P of any call blocked for over 20 µs, which costs a thread
+// hand-off and keeps sysmon waking every 20 µs. When idle, the peek costs
+// one extra call of about 1 µs before a sleep.
 
 package mux
 
@@ -141,11 +150,9 @@ func (b *epollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bo
 	}
 	evs := b.events[:len(fired)] // never more than fired holds: none is lost
 	ptr := uintptr(unsafe.Pointer(&evs[0]))
-	var r uintptr
-	var errno unix.Errno
+	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), 0, 0, 0)
 	switch {
-	case timeout == 0:
-		r, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), 0, 0, 0)
+	case r > 0 || errno != 0 || timeout == 0: // the peek (see the file's comment) was enough
 	case b.pwait2:
 		tsp := uintptr(0)
 		if timeout > 0 {

@@ -3,6 +3,7 @@ package aeloop
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,9 +150,15 @@ type Loop struct {
 	postClosed  bool
 	postPending atomic.Bool // posted is not empty; a hint read without postMu
 
-	base  time.Time // the monotonic origin of timer due times
-	stats Stats
+	base      time.Time // the monotonic origin of timer due times
+	lastYield int64     // when ProcessEvents last yielded (see yieldEvery)
+	stats     Stats
 }
+
+// yieldEvery is how often a busy loop yields to the Go scheduler, below
+// the 10 ms after which sysmon would preempt it (see the package doc,
+// "Running a loop on a dedicated thread").
+const yieldEvery = 5 * time.Millisecond
 
 // CreateLoop creates a loop for fds 0 to setsize-1 (aeCreateEventLoop).
 // opts are those of mux.Open: WithBackend picks the backend. ae's rules
@@ -369,6 +376,11 @@ func (l *Loop) processEvents(flags int) (int, error) {
 		}
 		fired, gens := l.batch()
 		polled := l.now()
+		if polled-l.lastYield >= int64(yieldEvery) {
+			runtime.Gosched()
+			polled = l.now()
+			l.lastYield = polled
+		}
 		n, err := l.p.Wait(fired, timeout)
 		woke := l.now()
 		idle = woke - polled
