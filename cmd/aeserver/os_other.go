@@ -10,3 +10,6 @@ import "golang.org/x/sys/unix"
 func sysRead(fd int, p []byte) (int, error) { return unix.Read(fd, p) }
 
 func sysWrite(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
+
+// lowerTimerSlack does nothing: timer slack is a Linux setting.
+func lowerTimerSlack() {}

@@ -209,6 +209,7 @@ func (lp *evloop) listen(fd int) error {
 func (lp *evloop) run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	lowerTimerSlack()
 	return lp.l.Main()
 }
 
