@@ -30,6 +30,8 @@ const (
 )
 
 // ErrProtocol is matched (errors.Is) by every *ProtocolError.
+//
+//lint:ignore ST1005 the text is Redis's, which clients match
 var ErrProtocol = errors.New("Protocol error")
 
 // ProtocolError is malformed input. Its Error text is what Redis replies
