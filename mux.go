@@ -54,12 +54,19 @@
 //     reports one, so the next read or write surfaces the condition.
 //   - Close an fd only after Del. An fd closed while registered is dropped by
 //     epoll and kqueue; poll reports it once as Error (POLLNVAL) and then
-//     ignores it. When its number comes back, Add registers the new file with
-//     only the interest of that Add (epoll learns this from ENOENT; poll from
-//     the POLLNVAL it saw; kqueue from its own removal). poll cannot tell a
-//     reused number from the old file when no Wait ran between the close and
-//     the reuse. On epoll, a registered fd that was dup'ed and then closed
-//     stays in the kernel's interest set under the old number (epoll(7),
+//     ignores it. The mask table still holds the old mask, so when the number
+//     comes back:
+//     an Add that brings a bit the table lacks registers the new file with
+//     only the interest of that Add (epoll learns of the close from the
+//     ENOENT of its EPOLL_CTL_MOD, kqueue from the receipt of its EV_ENABLE,
+//     poll from the POLLNVAL it saw; poll cannot tell when no Wait ran
+//     between the close and the reuse);
+//     an Add of bits the table already has makes no kernel call, as a
+//     repeated Add never does, and leaves the new file unwatched (Redis's ae
+//     has the same trap, redis#8991). Del the number first: a Del of a closed
+//     fd succeeds, clears the table and tells the kernel nothing it would
+//     refuse. On epoll, a registered fd that was dup'ed and then closed stays
+//     in the kernel's interest set under the old number (epoll(7),
 //     "Questions and answers" 6): Del it before closing.
 //   - A timed Wait never returns before its timeout has passed, unless an fd
 //     is ready or Wake was called; EINTR is retried with the remaining time.

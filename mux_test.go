@@ -146,6 +146,42 @@ func TestReusedFdNumber(t *testing.T) {
 	})
 }
 
+// An fd closed without Del whose number comes back with the same interest:
+// a repeated Add makes no kernel call, so it is Del, then Add (mux's
+// package doc, "Portability rules").
+func TestReusedFdNumberSameMask(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		a, b, err := fdtest.Socketpair()
+		require.NoError(t, err)
+		require.NoError(t, p.Add(a, event.Readable))
+		unix.Close(a) // without Del
+		unix.Close(b)
+		fired := make([]event.Fired, 8)
+		_, err = p.Wait(fired, 0)
+		require.NoError(t, err)
+		x, y, err := fdtest.Socketpair()
+		require.NoError(t, err)
+		defer unix.Close(x)
+		defer unix.Close(y)
+		require.Equal(t, a, x, "the number was not reused")
+
+		before := p.Stats()
+		require.NoError(t, p.Add(x, event.Readable), "a repeated Add")
+		assert.Equal(t, before, p.Stats(), "a repeated Add made a kernel call")
+		require.NoError(t, p.Del(x, event.Readable), "Del of the closed registration")
+		assert.Equal(t, event.None, p.Mask(x))
+		require.NoError(t, p.Add(x, event.Readable))
+		unix.Write(y, []byte("z"))
+		n, err := p.Wait(fired, time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the new socket is not watched")
+		assert.Equal(t, event.Fired{Fd: x, Mask: event.Readable}, fired[0])
+	})
+}
+
 func TestCloseWhileWaiting(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		p, err := mux.Open(64, mux.WithBackend(name))
