@@ -129,7 +129,12 @@ func cstr(b []byte, limit int) []byte {
 // call looks the command up, checks its arity and runs it
 // (processCommand, call).
 func (c *client) call(argv [][]byte, now int64) {
-	cmd := lookup(commands, argv[0])
+	var cmd *command
+	if name := argv[0]; len(name) == int(c.lastLen) && string(name) == string(c.lastName[:c.lastLen]) {
+		cmd = c.lastCmd // a client tends to repeat itself: skip the lowercasing and the map
+	} else if cmd = lookup(commands, name); cmd != nil && len(name) <= len(c.lastName) {
+		c.lastCmd, c.lastLen = cmd, uint8(copy(c.lastName[:], name))
+	}
 	if cmd == nil {
 		c.unknownCommand(argv)
 		return
@@ -146,7 +151,7 @@ func (c *client) call(argv [][]byte, now int64) {
 		c.addError("ERR wrong number of arguments for '" + cmd.name + "' command")
 		return
 	}
-	c.lp.commands.Add(1)
+	c.lp.ncmds++
 	cmd.proc(c, argv, now)
 }
 
@@ -277,9 +282,14 @@ func setCmd(c *client, argv [][]byte, now int64) {
 	}
 	d := c.lp.srv.db
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	o := d.lookup(argv[1], now)
-	if flags&fGet != 0 {
+	c.set(d, argv[1], argv[2], now, at, flags&fNX != 0, flags&fXX != 0, flags&fGet != 0, flags&fKeepTTL != 0)
+	d.mu.Unlock()
+}
+
+// set is SET's work under the keyspace lock (no defer: SET is hot).
+func (c *client) set(d *db, key, val []byte, now, at int64, nx, xx, get, keepTTL bool) {
+	o := d.lookup(key, now)
+	if get {
 		switch {
 		case o == nil:
 			c.addNull()
@@ -290,17 +300,17 @@ func setCmd(c *client, argv [][]byte, now int64) {
 			c.addBulk(o.str)
 		}
 	}
-	if (flags&fNX != 0 && o != nil) || (flags&fXX != 0 && o == nil) {
-		if flags&fGet == 0 {
+	if (nx && o != nil) || (xx && o == nil) {
+		if !get {
 			c.addNull()
 		}
 		return
 	}
-	o = d.setString(argv[1], argv[2], now, flags&fKeepTTL != 0)
+	o = d.setString(key, val, now, keepTTL)
 	if at != 0 {
-		d.setExpire(argv[1], o, at)
+		d.setExpire(key, o, at)
 	}
-	if flags&fGet == 0 {
+	if !get {
 		c.addStatus(okReply)
 	}
 }

@@ -60,6 +60,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 		field("blocked_clients", 0)
 	})
 	section("Stats", func() {
+		c.lp.publish() // this loop's counters, up to this very command
 		cmds, in, out := s.totals()
 		d := s.db
 		d.mu.Lock()

@@ -85,11 +85,13 @@ type evloop struct {
 	acceptPaused bool // EMFILE/ENFILE: listeners deregistered until fds free up
 	retryTimer   int64
 
-	// Counters that every command or read updates: kept per loop, so that
-	// loops do not share a cache line, and summed by INFO.
-	commands atomic.Uint64 // total_commands_processed
-	netIn    atomic.Uint64 // total_net_input_bytes
-	netOut   atomic.Uint64 // total_net_output_bytes
+	// Counters that every command, read or write updates, kept per loop
+	// (so that loops do not share a cache line) in plain fields, and
+	// published once per iteration for INFO, which sums the loops.
+	ncmds, nin, nout uint64
+	commands         atomic.Uint64 // total_commands_processed
+	netIn            atomic.Uint64 // total_net_input_bytes
+	netOut           atomic.Uint64 // total_net_output_bytes
 
 	cmdsAtLastCron uint64 // loop 0: for instantaneous_ops_per_sec
 	lastCron       time.Time
@@ -118,6 +120,11 @@ type client struct {
 
 	name       string
 	created    time.Time
+
+	// The command this client ran last, by the name it used (call).
+	lastName [16]byte
+	lastLen  uint8
+	lastCmd  *command
 	lastActive time.Time
 
 	queued          bool // in lp.pending
@@ -426,7 +433,7 @@ func (c *client) readQuery() {
 		return
 	}
 	c.qlen += n
-	c.lp.netIn.Add(uint64(n))
+	c.lp.nin += uint64(n)
 	c.lastActive = c.lp.now
 	c.processInput(c.lp.now.UnixMilli())
 	if !c.closed && c.qlen > c.lp.srv.cfg.maxQuery {
@@ -509,6 +516,14 @@ func (lp *evloop) beforeSleep() {
 		c.writing = true
 	}
 	lp.pending = lp.pending[:0]
+	lp.publish()
+}
+
+// publish makes the loop's counters visible to INFO on any loop.
+func (lp *evloop) publish() {
+	lp.commands.Store(lp.ncmds)
+	lp.netIn.Store(lp.nin)
+	lp.netOut.Store(lp.nout)
 }
 
 // write sends as much of the output as the socket takes.
@@ -525,7 +540,7 @@ func (c *client) write() {
 			return
 		}
 		c.sent += n
-		c.lp.netOut.Add(uint64(n))
+		c.lp.nout += uint64(n)
 	}
 	c.obuf, c.sent = c.obuf[:0], 0
 	if cap(c.obuf) > 1<<20 {

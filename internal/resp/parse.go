@@ -165,6 +165,17 @@ func (p *Parser) maxBulk() int64 {
 // after it is skipped unread. What was searched already is not searched
 // again when the line arrives a byte at a time.
 func (p *Parser) header(buf []byte, at int, tooBig string) (v int64, end int, err error) {
+	// The common case in one pass: a short positive count without a
+	// leading zero, its "\r\n" already here.
+	if p.scan == 0 {
+		i, n := at+1, int64(0)
+		for ; i < len(buf) && i < at+19 && buf[i] >= '0' && buf[i] <= '9'; i++ {
+			n = n*10 + int64(buf[i]-'0')
+		}
+		if i > at+1 && i+1 < len(buf) && buf[i] == '\r' && (buf[at+1] != '0' || i == at+2) {
+			return n, i + 2, nil
+		}
+	}
 	from := max(p.scan, at)
 	cr := bytes.IndexByte(buf[from:], '\r')
 	if cr >= 0 {
