@@ -118,13 +118,13 @@ type client struct {
 	obuf   []byte // output; obuf[sent:] is unsent
 	sent   int
 
-	name       string
-	created    time.Time
+	name    string
+	created time.Time
 
 	// The command this client ran last, by the name it used (call).
-	lastName [16]byte
-	lastLen  uint8
-	lastCmd  *command
+	lastName   [16]byte
+	lastLen    uint8
+	lastCmd    *command
 	lastActive time.Time
 
 	queued          bool // in lp.pending
