@@ -44,8 +44,8 @@ const (
 	defaultMaxQuery    = 1 << 30
 	defaultPauseOutput = 1 << 20
 	defaultHz          = 10
-	readChunk          = 16 << 10 // PROTO_IOBUF_LEN: a new client's query buffer
-	minReadRoom        = 1 << 10  // the buffer grows when less room is left
+	readChunk          = 16 << 10 // PROTO_IOBUF_LEN: one read, into the loop's buffer
+	minReadRoom        = 1 << 10  // a client's own buffer grows when less room is left
 	maxAcceptsPerCall  = 1000     // MAX_ACCEPTS_PER_CALL
 	shrinkQueryAbove   = 32 << 10 // idle query buffers larger than this are freed by the cron
 	acceptRetry        = 100 * time.Millisecond
@@ -76,10 +76,11 @@ type evloop struct {
 	srv     *server
 	id      int
 	l       *aeloop.Loop
-	tcp     int       // the TCP listener (SO_REUSEPORT when there are several loops), or -1
-	unix    int       // the Unix listener (loop 0 only), or -1
-	pending []*client // clients with output to write before the next poll
-	now     time.Time // when the last poll returned (the command time)
+	tcp     int             // the TCP listener (SO_REUSEPORT when there are several loops), or -1
+	unix    int             // the Unix listener (loop 0 only), or -1
+	pending []*client       // clients with output to write before the next poll
+	rbuf    [readChunk]byte // where a client without a partial request reads
+	now     time.Time       // when the last poll returned (the command time)
 	clients map[*client]struct{}
 
 	acceptPaused bool // EMFILE/ENFILE: listeners deregistered until fds free up
@@ -410,41 +411,75 @@ func (c *client) readQuery() {
 	if c.closeAfterReply {
 		return // a protocol error or QUIT: the rest of the input is ignored
 	}
-	// Room for a chunk, or for the rest of a large bulk argument so that
-	// it arrives in one read if it can.
-	want := minReadRoom
-	if len(c.qbuf) == 0 {
-		want = readChunk
+	lp := c.lp
+	now := lp.now.UnixMilli()
+	c.lastActive = lp.now
+	if c.qlen == 0 {
+		// Nothing pending: read into the loop's buffer, run what came, and
+		// keep only an incomplete rest, so an idle client holds no buffer
+		// (Redis 7.4's reusable query buffer, in spirit).
+		n, ok := c.readInto(lp.rbuf[:])
+		if !ok {
+			return
+		}
+		used := c.runCommands(lp.rbuf[:n], now)
+		if rest := lp.rbuf[used:n]; len(rest) > 0 && !c.closed {
+			if cap(c.qbuf) < len(rest) {
+				c.qbuf = make([]byte, max(len(rest), minReadRoom))
+			}
+			c.qbuf = c.qbuf[:cap(c.qbuf)]
+			c.qlen = copy(c.qbuf, rest)
+		}
+		c.afterInput()
+		c.checkQueryLimit()
+		return
 	}
-	want = max(want, c.parser.Need(c.qbuf[:c.qlen]))
+	// A request is partly here: read after it, with room for a chunk, or
+	// for the rest of a large bulk argument so that it arrives in one read
+	// if it can.
+	want := max(minReadRoom, c.parser.Need(c.qbuf[:c.qlen]))
 	if len(c.qbuf)-c.qlen < want {
 		c.growQuery(want)
 	}
-	n, err := sysRead(c.fd, c.qbuf[c.qlen:])
-	if err != nil {
-		if err == unix.EAGAIN || err == unix.EINTR {
-			return
-		}
-		c.free()
-		return
-	}
-	if n == 0 {
-		c.free() // the peer closed
+	n, ok := c.readInto(c.qbuf[c.qlen:])
+	if !ok {
 		return
 	}
 	c.qlen += n
-	c.lp.nin += uint64(n)
-	c.lastActive = c.lp.now
-	c.processInput(c.lp.now.UnixMilli())
-	if !c.closed && c.qlen > c.lp.srv.cfg.maxQuery {
-		c.lp.srv.logf("closing client id=%d: query buffer %d bytes over the limit of %d", c.id, c.qlen, c.lp.srv.cfg.maxQuery)
+	c.processInput(now)
+	c.checkQueryLimit()
+}
+
+// checkQueryLimit closes a client whose unparsed input passed
+// -client-query-buffer-limit, as Redis does (without a reply).
+func (c *client) checkQueryLimit() {
+	if lim := c.lp.srv.cfg.maxQuery; !c.closed && c.qlen > lim {
+		c.lp.srv.logf("closing client id=%d: query buffer %d bytes over the limit of %d", c.id, c.qlen, lim)
 		c.free()
 	}
 }
 
+// readInto reads from the socket into buf. It reports false, having freed
+// the client if the connection is over, when there is nothing to run.
+func (c *client) readInto(buf []byte) (int, bool) {
+	n, err := sysRead(c.fd, buf)
+	if err != nil {
+		if err != unix.EAGAIN && err != unix.EINTR {
+			c.free()
+		}
+		return 0, false
+	}
+	if n == 0 {
+		c.free() // the peer closed
+		return 0, false
+	}
+	c.lp.nin += uint64(n)
+	return n, true
+}
+
 // growQuery makes room for want more bytes of input.
 func (c *client) growQuery(want int) {
-	size := max(len(c.qbuf), readChunk)
+	size := max(len(c.qbuf), minReadRoom)
 	for size-c.qlen < want {
 		size *= 2
 	}
@@ -456,16 +491,25 @@ func (c *client) growQuery(want int) {
 // processInput runs the complete commands at the start of qbuf and keeps
 // the rest.
 func (c *client) processInput(now int64) {
+	if used := c.runCommands(c.qbuf[:c.qlen], now); used > 0 {
+		c.qlen = copy(c.qbuf, c.qbuf[used:c.qlen])
+	}
+	c.afterInput()
+}
+
+// runCommands runs the complete commands at the start of buf and returns
+// how many bytes they took. It stops early when the client's unsent output
+// is over the pause limit, or after a protocol error or QUIT.
+func (c *client) runCommands(buf []byte, now int64) int {
 	pos := 0
 	pause := c.lp.srv.cfg.pauseOutput
-	for pos < c.qlen && !c.closeAfterReply && len(c.obuf)-c.sent <= pause {
-		argv, n, err := c.parser.Next(c.qbuf[pos:c.qlen])
+	for pos < len(buf) && !c.closeAfterReply && len(c.obuf)-c.sent <= pause {
+		argv, n, err := c.parser.Next(buf[pos:])
 		if err != nil {
 			c.obuf = resp.AppendError(c.obuf, err.Error())
 			c.closeAfterReply = true
 			c.lp.srv.logf("protocol error from client id=%d: %v", c.id, err)
-			pos = c.qlen
-			break
+			return len(buf)
 		}
 		if n == 0 {
 			break // incomplete
@@ -475,14 +519,18 @@ func (c *client) processInput(now int64) {
 			c.call(argv, now)
 		}
 	}
-	if pos > 0 {
-		c.qlen = copy(c.qbuf, c.qbuf[pos:c.qlen])
-	}
+	return pos
+}
+
+// afterInput queues the client's replies for beforeSleep, and stops
+// reading from a client with too much unsent output.
+func (c *client) afterInput() {
+	pause := c.lp.srv.cfg.pauseOutput
 	if len(c.obuf) > c.sent && !c.queued && !c.closed {
 		c.queued = true
 		c.lp.pending = append(c.lp.pending, c)
 	}
-	if !c.readPaused && len(c.obuf)-c.sent > pause {
+	if !c.readPaused && !c.closed && len(c.obuf)-c.sent > pause {
 		// The client sends faster than it reads: neither run its
 		// commands nor read its input until its replies are out, so that
 		// output cannot grow without bound. write resumes both.
