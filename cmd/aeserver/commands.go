@@ -573,23 +573,36 @@ func flushallCmd(c *client, argv [][]byte, _ int64) {
 	c.addStatus(okReply)
 }
 
-// listFor returns key's list, creating it when create is set; ok is false
-// after a WRONGTYPE reply.
-func (c *client) listFor(key []byte, now int64, create bool) (o *object, ok bool) {
+// typed returns key's value if it is of kind k, creating it with make when
+// it is missing and make is not nil; ok is false after a WRONGTYPE reply.
+func (c *client) typed(key []byte, now int64, k kind, make func() *object) (o *object, ok bool) {
 	d := c.lp.srv.db
 	o = d.lookup(key, now)
 	if o == nil {
-		if create {
-			o = &object{kind: kList}
+		if make != nil {
+			o = make()
 			d.add(key, o)
 		}
 		return o, true
 	}
-	if o.kind != kList {
+	if o.kind != k {
 		c.addError(errWrongType)
 		return nil, false
 	}
 	return o, true
+}
+
+func newList() *object { return &object{kind: kList} }
+func newSet() *object  { return &object{kind: kSet, set: make(map[string]struct{})} }
+func newHash() *object { return &object{kind: kHash, hash: make(map[string][]byte)} }
+
+// listFor returns key's list, creating it when create is set; ok is false
+// after a WRONGTYPE reply.
+func (c *client) listFor(key []byte, now int64, create bool) (*object, bool) {
+	if create {
+		return c.typed(key, now, kList, newList)
+	}
+	return c.typed(key, now, kList, nil)
 }
 
 func lpushCmd(c *client, argv [][]byte, now int64) { c.push(argv, now, true) }
@@ -614,25 +627,33 @@ func (c *client) push(argv [][]byte, now int64, front bool) {
 	c.addInt(int64(o.list.len()))
 }
 
+// countArg reads the optional count of "CMD key [count]" as LPOP and SPOP
+// do: a positive integer, else errOutOfRange; more arguments get tooMany.
+// ok is false after an error reply.
+func (c *client) countArg(argv [][]byte, tooMany string) (count int64, hasCount, ok bool) {
+	switch len(argv) {
+	case 2:
+		return 1, false, true
+	case 3:
+		count, ok = c.intArg(argv[2], errOutOfRange)
+		if ok && count < 0 {
+			c.addError(errOutOfRange)
+			ok = false
+		}
+		return count, true, ok
+	}
+	c.addError(tooMany)
+	return 0, false, false
+}
+
 func lpopCmd(c *client, argv [][]byte, now int64) { c.pop(argv, now, true) }
 func rpopCmd(c *client, argv [][]byte, now int64) { c.pop(argv, now, false) }
 
 // pop is popGenericCommand: LPOP key [count].
 func (c *client) pop(argv [][]byte, now int64, front bool) {
-	if len(argv) > 3 {
-		c.addError("ERR wrong number of arguments for '" + string(bytes.ToLower(argv[0])) + "' command")
+	count, hasCount, ok := c.countArg(argv, "ERR wrong number of arguments for '"+string(bytes.ToLower(argv[0]))+"' command")
+	if !ok {
 		return
-	}
-	count, hasCount := int64(1), len(argv) == 3
-	if hasCount {
-		var ok bool
-		if count, ok = c.intArg(argv[2], errOutOfRange); !ok {
-			return
-		}
-		if count < 0 {
-			c.addError(errOutOfRange)
-			return
-		}
 	}
 	d := c.lp.srv.db
 	d.mu.Lock()
@@ -722,21 +743,11 @@ func lrangeCmd(c *client, argv [][]byte, now int64) {
 
 // setFor returns key's set, creating it when create is set; ok is false
 // after a WRONGTYPE reply.
-func (c *client) setFor(key []byte, now int64, create bool) (o *object, ok bool) {
-	d := c.lp.srv.db
-	o = d.lookup(key, now)
-	if o == nil {
-		if create {
-			o = &object{kind: kSet, set: make(map[string]struct{})}
-			d.add(key, o)
-		}
-		return o, true
+func (c *client) setFor(key []byte, now int64, create bool) (*object, bool) {
+	if create {
+		return c.typed(key, now, kSet, newSet)
 	}
-	if o.kind != kSet {
-		c.addError(errWrongType)
-		return nil, false
-	}
-	return o, true
+	return c.typed(key, now, kSet, nil)
 }
 
 // SADD key member [member ...]
@@ -776,20 +787,9 @@ func scardCmd(c *client, argv [][]byte, now int64) {
 
 // SPOP key [count]: random members, removed.
 func spopCmd(c *client, argv [][]byte, now int64) {
-	if len(argv) > 3 {
-		c.addError(errSyntax)
+	count, hasCount, ok := c.countArg(argv, errSyntax)
+	if !ok {
 		return
-	}
-	count, hasCount := int64(1), len(argv) == 3
-	if hasCount {
-		var ok bool
-		if count, ok = c.intArg(argv[2], errOutOfRange); !ok {
-			return
-		}
-		if count < 0 {
-			c.addError(errOutOfRange)
-			return
-		}
 	}
 	d := c.lp.srv.db
 	d.mu.Lock()
@@ -833,12 +833,8 @@ func hsetCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	o := d.lookup(argv[1], now)
-	if o == nil {
-		o = &object{kind: kHash, hash: make(map[string][]byte)}
-		d.add(argv[1], o)
-	} else if o.kind != kHash {
-		c.addError(errWrongType)
+	o, ok := c.typed(argv[1], now, kHash, newHash)
+	if !ok {
 		return
 	}
 	added := int64(0)
