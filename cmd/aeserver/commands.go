@@ -280,14 +280,12 @@ func setCmd(c *client, argv [][]byte, now int64) {
 		}
 		at = ms
 	}
-	d := c.lp.srv.db
-	d.mu.Lock()
-	c.set(d, argv[1], argv[2], now, at, flags&fNX != 0, flags&fXX != 0, flags&fGet != 0, flags&fKeepTTL != 0)
-	d.mu.Unlock()
+	c.set(argv[1], argv[2], now, at, flags&fNX != 0, flags&fXX != 0, flags&fGet != 0, flags&fKeepTTL != 0)
 }
 
-// set is SET's work under the keyspace lock (no defer: SET is hot).
-func (c *client) set(d *db, key, val []byte, now, at int64, nx, xx, get, keepTTL bool) {
+// set stores key once SET's options are parsed.
+func (c *client) set(key, val []byte, now, at int64, nx, xx, get, keepTTL bool) {
+	d := c.lp.srv.db
 	o := d.lookup(key, now)
 	if get {
 		switch {
@@ -318,7 +316,6 @@ func (c *client) set(d *db, key, val []byte, now, at int64, nx, xx, get, keepTTL
 // GET key
 func getCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	o := d.lookupRead(argv[1], now)
 	switch {
 	case o == nil:
@@ -328,34 +325,29 @@ func getCmd(c *client, argv [][]byte, now int64) {
 	default:
 		c.addBulk(o.str)
 	}
-	d.mu.Unlock()
 }
 
 // DEL key [key ...]
 func delCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	n := int64(0)
 	for _, k := range argv[1:] {
 		if d.lookup(k, now) != nil && d.remove(string(k)) {
 			n++
 		}
 	}
-	d.mu.Unlock()
 	c.addInt(n)
 }
 
 // EXISTS key [key ...]
 func existsCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	n := int64(0)
 	for _, k := range argv[1:] {
 		if d.lookup(k, now) != nil {
 			n++
 		}
 	}
-	d.mu.Unlock()
 	c.addInt(n)
 }
 
@@ -384,8 +376,6 @@ func decrbyCmd(c *client, argv [][]byte, now int64) {
 // the result keeps the key's TTL.
 func (c *client) incrBy(key []byte, by int64, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o := d.lookup(key, now)
 	var v int64
 	if o != nil {
@@ -412,7 +402,6 @@ func (c *client) incrBy(key []byte, by int64, now int64) {
 // MGET key [key ...]
 func mgetCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	c.addArray(len(argv) - 1)
 	for _, k := range argv[1:] {
 		if o := d.lookupRead(k, now); o != nil && o.kind == kString {
@@ -421,7 +410,6 @@ func mgetCmd(c *client, argv [][]byte, now int64) {
 			c.addNull()
 		}
 	}
-	d.mu.Unlock()
 }
 
 // MSET key value [key value ...]
@@ -431,11 +419,9 @@ func msetCmd(c *client, argv [][]byte, now int64) {
 		return
 	}
 	d := c.lp.srv.db
-	d.mu.Lock()
 	for j := 1; j < len(argv); j += 2 {
 		d.setString(argv[j], argv[j+1], now, false)
 	}
-	d.mu.Unlock()
 	c.addStatus(okReply)
 }
 
@@ -492,8 +478,6 @@ func (c *client) expire(argv [][]byte, now, unit int64, name string) {
 	}
 	when += now
 	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o := d.lookup(argv[1], now)
 	if o == nil {
 		c.addInt(0)
@@ -520,9 +504,7 @@ func pttlCmd(c *client, argv [][]byte, now int64) { c.ttl(argv[1], now, true) }
 // ttl is ttlGenericCommand: -2 without the key, -1 without a TTL.
 func (c *client) ttl(key []byte, now int64, ms bool) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	o := d.lookupRead(key, now)
-	d.mu.Unlock()
 	switch {
 	case o == nil:
 		c.addInt(-2)
@@ -540,23 +522,19 @@ func (c *client) ttl(key []byte, now int64, ms bool) {
 // PERSIST key
 func persistCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	o := d.lookup(argv[1], now)
 	n := int64(0)
 	if o != nil && o.expireAt != 0 {
 		d.setExpire(argv[1], o, 0)
 		n = 1
 	}
-	d.mu.Unlock()
 	c.addInt(n)
 }
 
 // DBSIZE
 func dbsizeCmd(c *client, _ [][]byte, _ int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	n := len(d.keys)
-	d.mu.Unlock()
 	c.addInt(int64(n))
 }
 
@@ -567,9 +545,7 @@ func flushallCmd(c *client, argv [][]byte, _ int64) {
 		return
 	}
 	d := c.lp.srv.db
-	d.mu.Lock()
 	d.flush()
-	d.mu.Unlock()
 	c.addStatus(okReply)
 }
 
@@ -609,9 +585,6 @@ func lpushCmd(c *client, argv [][]byte, now int64) { c.push(argv, now, true) }
 func rpushCmd(c *client, argv [][]byte, now int64) { c.push(argv, now, false) }
 
 func (c *client) push(argv [][]byte, now int64, front bool) {
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.listFor(argv[1], now, true)
 	if !ok {
 		return
@@ -656,8 +629,6 @@ func (c *client) pop(argv [][]byte, now int64, front bool) {
 		return
 	}
 	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.listFor(argv[1], now, false)
 	if !ok {
 		return
@@ -688,9 +659,6 @@ func (c *client) pop(argv [][]byte, now int64, front bool) {
 
 // LLEN key
 func llenCmd(c *client, argv [][]byte, now int64) {
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.listFor(argv[1], now, false)
 	if !ok {
 		return
@@ -712,9 +680,6 @@ func lrangeCmd(c *client, argv [][]byte, now int64) {
 	if !ok {
 		return
 	}
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.listFor(argv[1], now, false)
 	if !ok {
 		return
@@ -752,9 +717,6 @@ func (c *client) setFor(key []byte, now int64, create bool) (*object, bool) {
 
 // SADD key member [member ...]
 func saddCmd(c *client, argv [][]byte, now int64) {
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.setFor(argv[1], now, true)
 	if !ok {
 		return
@@ -771,9 +733,6 @@ func saddCmd(c *client, argv [][]byte, now int64) {
 
 // SCARD key
 func scardCmd(c *client, argv [][]byte, now int64) {
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.setFor(argv[1], now, false)
 	if !ok {
 		return
@@ -792,8 +751,6 @@ func spopCmd(c *client, argv [][]byte, now int64) {
 		return
 	}
 	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.setFor(argv[1], now, false)
 	if !ok {
 		return
@@ -830,9 +787,6 @@ func hsetCmd(c *client, argv [][]byte, now int64) {
 		c.addError("ERR wrong number of arguments for 'hset' command")
 		return
 	}
-	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o, ok := c.typed(argv[1], now, kHash, newHash)
 	if !ok {
 		return
@@ -850,8 +804,6 @@ func hsetCmd(c *client, argv [][]byte, now int64) {
 // HGET key field
 func hgetCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	o := d.lookupRead(argv[1], now)
 	switch {
 	case o == nil:
@@ -870,9 +822,7 @@ func hgetCmd(c *client, argv [][]byte, now int64) {
 // TYPE key
 func typeCmd(c *client, argv [][]byte, now int64) {
 	d := c.lp.srv.db
-	d.mu.Lock()
 	o := d.lookup(argv[1], now)
-	d.mu.Unlock()
 	t := "none"
 	if o != nil {
 		t = [...]string{kString: "string", kList: "list", kSet: "set", kHash: "hash"}[o.kind]

@@ -26,9 +26,10 @@ type object struct {
 }
 
 // db is the keyspace: one database (Redis's db 0), shared by every loop
-// under one mutex. A command holds the lock for its whole run, so every
-// command is atomic, as in Redis; commands are short, so one lock is enough
-// for a few loops on a few cores.
+// under one mutex. The commands that one read brings run under one hold of
+// it (runCommands), so every command is atomic, as in Redis; commands are
+// short, so one lock is enough for a few loops on a few cores. Command
+// procedures run with mu held.
 type db struct {
 	mu       sync.Mutex
 	keys     map[string]*object

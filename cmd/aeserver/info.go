@@ -63,9 +63,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 		c.lp.publish() // this loop's counters, up to this very command
 		cmds, in, out := s.totals()
 		d := s.db
-		d.mu.Lock()
 		expired, hits, misses := d.expired, d.hits, d.misses
-		d.mu.Unlock()
 		field("total_connections_received", s.connections.Load())
 		field("total_commands_processed", cmds)
 		field("instantaneous_ops_per_sec", s.opsPerSec.Load())
@@ -79,9 +77,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 	})
 	section("Keyspace", func() {
 		d := s.db
-		d.mu.Lock()
 		keys, expires := len(d.keys), len(d.volatile)
-		d.mu.Unlock()
 		if keys > 0 {
 			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", keys, expires)
 		}
