@@ -2,8 +2,10 @@
 // supports and reports (mux.Caps), and measures on each one: the latency of
 // a pipe write seen by Wait and of a Wake seen by a blocked Wait, how late a
 // timed Wait of 100 µs, 3.1 ms and 50 ms returns (it must never return
-// early), and how late a 1 ms periodic aeloop timer runs. Run it on an idle
-// machine: the figures are latencies, and a busy one adds its own.
+// early), and how late a 1 ms periodic aeloop timer runs on a locked thread,
+// with the default timer slack and (on Linux) with the slack lowered to 1 ns.
+// Run it on an idle machine: the figures are latencies, and a busy one adds
+// its own.
 //
 //	go run ./cmd/aemuxinfo
 package main
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -103,13 +106,40 @@ func report(name string, rounds, timed, ticks int) error {
 		fmt.Printf("  timed Wait(%v), %d runs: never early; late by median %v p99 %v max %v\n",
 			d, n, pct(late, 50), pct(late, 99), pct(late, 100))
 	}
-	late, err := timerLateness(name, ticks)
-	if err != nil {
-		return err
+	for _, slack := range []bool{false, true} {
+		late, ok, err := onLockedThread(name, ticks, slack)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		how := "default timer slack"
+		if slack {
+			how = "timer slack 1 ns"
+		}
+		fmt.Printf("  aeloop 1 ms periodic timer, %d runs, locked thread, %s: late by median %v p99 %v max %v\n",
+			ticks, how, pct(late, 50), pct(late, 99), pct(late, 100))
 	}
-	fmt.Printf("  aeloop 1 ms periodic timer, %d runs: late by median %v p99 %v max %v\n",
-		ticks, pct(late, 50), pct(late, 99), pct(late, 100))
 	return nil
+}
+
+// onLockedThread runs timerLateness on a goroutine locked to its thread,
+// with the thread's timer slack lowered if slack is set (ok is false where
+// the OS has no such setting).
+func onLockedThread(name string, n int, slack bool) (late []time.Duration, ok bool, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // not unlocked: the thread's slack changed, let it exit with the goroutine
+		if slack && !lowSlack() {
+			return
+		}
+		ok = true
+		late, err = timerLateness(name, n)
+	}()
+	<-done
+	return late, ok, err
 }
 
 // timerLateness runs a 1 ms periodic aeloop timer n times and returns how

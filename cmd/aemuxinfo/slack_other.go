@@ -1,0 +1,6 @@
+//go:build unix && !linux
+
+package main
+
+// lowSlack does nothing: timer slack is a Linux setting.
+func lowSlack() bool { return false }
