@@ -118,13 +118,19 @@ func (h *ptHarness) closeAll() {
 	}
 }
 
-// ptWatchdog fails t if it still runs after limit, then closes the
-// subtest's Pollers so that a Wait stuck in the kernel returns. If the
-// subtest is still running limit/2 later (a spin, or a Close that does not
-// unblock Wait), it panics, so that the test binary prints every goroutine
-// instead of hanging until go test's own timeout. Call the returned
-// function when the subtest ends.
+// ptWatchdog is the watchdog of a RunPoller subtest: past limit it closes
+// the subtest's Pollers, so that a Wait stuck in the kernel returns.
 func ptWatchdog(t *testing.T, h *ptHarness, limit time.Duration) (stop func()) {
+	return watchdog(t, limit, 0, "; closing its Pollers", h.closeAll)
+}
+
+// watchdog fails t if it still runs after limit, then calls rescue (and
+// again every again, if again > 0) to unblock it. If the subtest is still
+// running limit/2 later (a spin, or a rescue that does not work), it
+// panics, so that the test binary prints every goroutine instead of hanging
+// until go test's own timeout. Call the returned function when the subtest
+// ends.
+func watchdog(t *testing.T, limit, again time.Duration, what string, rescue func()) (stop func()) {
 	var mu sync.Mutex
 	finished := false
 	quit := make(chan struct{})
@@ -138,15 +144,25 @@ func ptWatchdog(t *testing.T, h *ptHarness, limit time.Duration) (stop func()) {
 		}
 		mu.Lock()
 		if !finished {
-			t.Errorf("watchdog: %s still running after %v; closing its Pollers", t.Name(), limit)
+			t.Errorf("watchdog: %s still running after %v%s", t.Name(), limit, what)
 		}
 		mu.Unlock()
-		h.closeAll()
-		tm.Reset(limit / 2)
-		select {
-		case <-quit:
-		case <-tm.C:
-			panic(fmt.Sprintf("watchdog: %s hung for %v, even after its Pollers were closed", t.Name(), limit+limit/2))
+		hard := time.After(limit / 2)
+		var tick <-chan time.Time
+		if again > 0 {
+			tk := time.NewTicker(again)
+			defer tk.Stop()
+			tick = tk.C
+		}
+		for {
+			rescue()
+			select {
+			case <-quit:
+				return
+			case <-tick:
+			case <-hard:
+				panic(fmt.Sprintf("watchdog: %s hung for %v, even after its rescue", t.Name(), limit+limit/2))
+			}
 		}
 	}()
 	var once sync.Once

@@ -3,10 +3,10 @@ package tests
 import (
 	"bytes"
 	"errors"
-	"fmt"
+	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,55 +21,17 @@ import (
 // fails it.
 const loopLimit = 10 * time.Second
 
-// loopWatchdog fails t if it is still running after limit, and from then
-// on wakes l every 50 ms in case it is blocked in a poll (Stop, then an
-// empty Post). If the subtest is still stuck limit/2 later (a spin), it
-// panics so that the test binary dumps every goroutine instead of hanging
-// until go test's own timeout. Call the returned function when the subtest
-// ends.
+// loopWatchdog is the watchdog of a RunLoop subtest: past limit it wakes l
+// every 50 ms in case it is blocked in a poll (Stop, then an empty Post), so
+// that a subtest blocked in one poll after another still gets to its end
+// and reports.
 func loopWatchdog(t *testing.T, l *aeloop.Loop, limit time.Duration) (done func()) {
-	var mu sync.Mutex
-	finished := false
-	stop := make(chan struct{})
-	go func() {
-		select {
-		case <-stop:
-			return
-		case <-time.After(limit):
+	return watchdog(t, limit, 50*time.Millisecond, "", func() {
+		if l != nil {
+			l.Stop()
+			_ = l.Post(func(*aeloop.Loop) {})
 		}
-		mu.Lock()
-		if !finished {
-			t.Errorf("watchdog: %s still running after %v", t.Name(), limit)
-		}
-		mu.Unlock()
-		// Keep waking the loop, so that a subtest blocked in one poll after
-		// another still gets to its end and reports.
-		hard := time.After(limit / 2)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if l != nil {
-				l.Stop()
-				_ = l.Post(func(*aeloop.Loop) {})
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			case <-hard:
-				panic(fmt.Sprintf("watchdog: %s hung for %v", t.Name(), limit+limit/2))
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			mu.Lock()
-			finished = true
-			mu.Unlock()
-			close(stop)
-		})
-	}
+	})
 }
 
 // loopNew creates a loop with create and closes it when t ends (a loop the
@@ -204,4 +166,42 @@ func loopTimerNop(*aeloop.Loop, int64, any) time.Duration { return aeloop.NoMore
 func loopAfter(t *testing.T, d time.Duration, fn func()) {
 	tm := time.AfterFunc(d, fn)
 	t.Cleanup(func() { tm.Stop() })
+}
+
+// loopSignalStorm locks the calling goroutine to its thread and sends it
+// SIGUSR1 every interval (ptThreadSignaller: tgkill on Linux, so that a
+// blocking poll in that very thread is interrupted with EINTR; elsewhere
+// the kernel picks the thread, so only sometimes) until the returned
+// function is called from the same goroutine; that returns how many
+// signals were sent.
+func loopSignalStorm(interval time.Duration) (stop func() (sent int)) {
+	runtime.LockOSThread()
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGUSR1)
+	send := ptThreadSignaller(unix.SIGUSR1)
+	quit, done := make(chan struct{}), make(chan struct{})
+	n := 0
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(interval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tk.C:
+				if send() == nil {
+					n++
+				}
+			case <-ch:
+			}
+		}
+	}()
+	return func() int {
+		close(quit)
+		<-done
+		signal.Stop(ch)
+		runtime.UnlockOSThread()
+		return n
+	}
 }
