@@ -368,18 +368,18 @@ func (l *Loop) processEvents(flags int) (int, error) {
 		if l.isClosed() {
 			return 0, nil
 		}
-		timeout := time.Duration(-1)
-		if flags&DontWait != 0 || l.dontWait {
-			timeout = 0
-		} else if flags&TimeEvents != 0 {
-			timeout = l.timers.untilEarliest(l.now())
-		}
 		fired, gens := l.batch()
 		polled := l.now()
 		if polled-l.lastYield >= int64(yieldEvery) {
 			runtime.Gosched()
 			polled = l.now()
 			l.lastYield = polled
+		}
+		timeout := time.Duration(-1)
+		if flags&DontWait != 0 || l.dontWait {
+			timeout = 0
+		} else if flags&TimeEvents != 0 {
+			timeout = l.timers.untilEarliest(polled)
 		}
 		n, err := l.p.Wait(fired, timeout)
 		woke := l.now()
