@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -632,4 +634,43 @@ func ptRaiseNofile() uint64 {
 func ptPercentiles(d []time.Duration) (median, p99, worst time.Duration) {
 	slices.Sort(d)
 	return d[len(d)/2], d[(len(d)*99)/100], d[len(d)-1]
+}
+
+// signalStorm, for both suites, locks the calling goroutine to its thread
+// and sends it
+// SIGUSR1 every interval (ptThreadSignaller: tgkill on Linux, so that a
+// blocking poll in that very thread is interrupted with EINTR; elsewhere
+// the kernel picks the thread, so only sometimes) until the returned
+// function is called from the same goroutine; that returns how many
+// signals were sent.
+func signalStorm(interval time.Duration) (stop func() (sent int)) {
+	runtime.LockOSThread()
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGUSR1)
+	send := ptThreadSignaller(unix.SIGUSR1)
+	quit, done := make(chan struct{}), make(chan struct{})
+	n := 0
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(interval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tk.C:
+				if send() == nil {
+					n++
+				}
+			case <-ch:
+			}
+		}
+	}()
+	return func() int {
+		close(quit)
+		<-done
+		signal.Stop(ch)
+		runtime.UnlockOSThread()
+		return n
+	}
 }

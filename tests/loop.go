@@ -1383,7 +1383,7 @@ func loopWait(t *testing.T, _ *aeloop.Loop, _ loopCreate) {
 
 func loopWaitEINTR(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 	a, _ := loopPair(t)
-	stop := loopSignalStorm(2 * time.Millisecond)
+	stop := signalStorm(2 * time.Millisecond)
 	start := time.Now()
 	m, err := aeloop.Wait(a, event.Readable, 200*time.Millisecond)
 	el := time.Since(start)
@@ -1399,7 +1399,7 @@ func loopWaitEINTR(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 		return aeloop.NoMore
 	}, nil, nil)
 	require.NoError(t, err)
-	stop = loopSignalStorm(2 * time.Millisecond)
+	stop = signalStorm(2 * time.Millisecond)
 	n, err := l.ProcessEvents(aeloop.TimeEvents)
 	el = time.Since(start)
 	stop()

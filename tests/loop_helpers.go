@@ -3,8 +3,6 @@ package tests
 import (
 	"bytes"
 	"errors"
-	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"testing"
@@ -166,42 +164,4 @@ func loopTimerNop(*aeloop.Loop, int64, any) time.Duration { return aeloop.NoMore
 func loopAfter(t *testing.T, d time.Duration, fn func()) {
 	tm := time.AfterFunc(d, fn)
 	t.Cleanup(func() { tm.Stop() })
-}
-
-// loopSignalStorm locks the calling goroutine to its thread and sends it
-// SIGUSR1 every interval (ptThreadSignaller: tgkill on Linux, so that a
-// blocking poll in that very thread is interrupted with EINTR; elsewhere
-// the kernel picks the thread, so only sometimes) until the returned
-// function is called from the same goroutine; that returns how many
-// signals were sent.
-func loopSignalStorm(interval time.Duration) (stop func() (sent int)) {
-	runtime.LockOSThread()
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, unix.SIGUSR1)
-	send := ptThreadSignaller(unix.SIGUSR1)
-	quit, done := make(chan struct{}), make(chan struct{})
-	n := 0
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(interval)
-		defer tk.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tk.C:
-				if send() == nil {
-					n++
-				}
-			case <-ch:
-			}
-		}
-	}()
-	return func() int {
-		close(quit)
-		<-done
-		signal.Stop(ch)
-		runtime.UnlockOSThread()
-		return n
-	}
 }

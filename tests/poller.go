@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/signal"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -1166,46 +1164,12 @@ func ptSignals(t *testing.T, h *ptHarness) {
 	a, b := h.socketpair()
 	h.mustAdd(p, a, ptR)
 
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	send := ptThreadSignaller(unix.SIGUSR1)
-	ch := make(chan os.Signal, 64)
-	signal.Notify(ch, unix.SIGUSR1) // caught, so that it does not end the process
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	var sent atomic.Int64
-	var sendErr atomic.Value
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-ch:
-			case <-quit:
-				return
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-quit:
-				return
-			default:
-			}
-			if err := send(); err != nil {
-				sendErr.Store(err)
-				return
-			}
-			sent.Add(1)
-			time.Sleep(200 * time.Microsecond)
-		}
-	}()
+	stopStorm := signalStorm(200 * time.Microsecond)
+	stormed := false
 	defer func() {
-		close(quit)
-		wg.Wait()
-		signal.Stop(ch)
+		if !stormed {
+			stopStorm()
+		}
 	}()
 
 	const timeout, calls = 50 * time.Millisecond, 5
@@ -1226,10 +1190,6 @@ func ptSignals(t *testing.T, h *ptHarness) {
 		}
 	}
 	waits := p.Stats().Waits - s.Waits
-	if err, _ := sendErr.Load().(error); err != nil {
-		t.Fatalf("sending SIGUSR1: %v", err)
-	}
-	t.Logf("%d signals sent; %d Waits of %v went to the kernel %d times", sent.Load(), calls, timeout, waits)
 	if ptSignalsHit && waits <= calls {
 		t.Errorf("no Wait was interrupted (%d kernel waits for %d Waits): the signals missed the waiting thread, nothing was tested", waits, calls)
 	}
@@ -1255,6 +1215,12 @@ func ptSignals(t *testing.T, h *ptHarness) {
 		if n, err := ptDrain(a); n != 1 || err != unix.EAGAIN {
 			t.Fatalf("drain: %d, %v", n, err)
 		}
+	}
+	stormed = true
+	sent := stopStorm()
+	t.Logf("%d signals sent; %d Waits of %v went to the kernel %d times", sent, calls, timeout, waits)
+	if sent == 0 {
+		t.Fatalf("no SIGUSR1 could be sent: nothing was tested")
 	}
 }
 
