@@ -916,11 +916,21 @@ func ptMoreReadyThanFired(t *testing.T, h *ptHarness) {
 	t.Logf("all %d ready fds reported within %d Waits of %d entries", len(seen), waits, len(fired))
 }
 
-// ptModeRefused checks that a backend without mode m says so: Caps
-// reports it absent, and Open with it fails with errors.ErrUnsupported.
-func ptModeRefused(t *testing.T, h *ptHarness, m mux.Mode, err error) {
+// ptModePoller opens a Poller in mode m when Caps says the backend has it,
+// and returns it and the Caps bit. When Caps says it has not, it checks that
+// the backend says so (Open fails with errors.ErrUnsupported) and returns
+// nil.
+func ptModePoller(t *testing.T, h *ptHarness, m mux.Mode, has func(mux.Caps) bool) *mux.Poller {
 	t.Helper()
+	mp, err := h.openMode(ptSetSize, m)
 	switch {
+	case has(h.p.Caps()) && err != nil:
+		t.Fatalf("Caps() reports the %v mode, but Open(WithMode(%v)): %v", m, m, err)
+	case has(h.p.Caps()):
+		if !has(mp.Caps()) {
+			t.Errorf("a %v Poller's Caps() does not report the %v mode", m, m)
+		}
+		return mp
 	case err == nil:
 		t.Errorf("Caps() of %s reports no %v mode, yet Open(WithMode(%v)) succeeded", h.p.Name(), m, m)
 	case !errors.Is(err, errors.ErrUnsupported):
@@ -928,21 +938,15 @@ func ptModeRefused(t *testing.T, h *ptHarness, m mux.Mode, err error) {
 	default:
 		t.Logf("%s has no %v mode and says so: %v", h.p.Name(), m, err)
 	}
+	return nil
 }
 
 // 19. Edge: one report per arrival; a partial read does not re-report
 // until new data arrives.
 func ptEdge(t *testing.T, h *ptHarness) {
-	ep, err := h.openMode(ptSetSize, mux.Edge)
-	if !h.p.Caps().Edge {
-		ptModeRefused(t, h, mux.Edge, err)
+	ep := ptModePoller(t, h, mux.Edge, func(c mux.Caps) bool { return c.Edge })
+	if ep == nil {
 		return
-	}
-	if err != nil {
-		t.Fatalf("Caps().Edge is true, but Open(WithMode(Edge)): %v", err)
-	}
-	if !ep.Caps().Edge {
-		t.Errorf("an Edge Poller's Caps().Edge is false")
 	}
 	a, b := h.socketpair()
 	h.mustAdd(ep, b, ptR)
@@ -971,13 +975,9 @@ func ptEdge(t *testing.T, h *ptHarness) {
 // 20. Oneshot: one report, then silence; re-arming with data still
 // queued reports at once.
 func ptOneshot(t *testing.T, h *ptHarness) {
-	op, err := h.openMode(ptSetSize, mux.Oneshot)
-	if !h.p.Caps().Oneshot {
-		ptModeRefused(t, h, mux.Oneshot, err)
+	op := ptModePoller(t, h, mux.Oneshot, func(c mux.Caps) bool { return c.Oneshot })
+	if op == nil {
 		return
-	}
-	if err != nil {
-		t.Fatalf("Caps().Oneshot is true, but Open(WithMode(Oneshot)): %v", err)
 	}
 	t.Logf("Oneshot emulated by the Poller: %v", op.Caps().OneshotEmulated)
 	a, b := h.socketpair()
