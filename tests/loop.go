@@ -924,14 +924,16 @@ func loopFinalizerOnce(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 
 func loopFinalizerAddsTimer(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 	var log []string
-	id, err := l.AddTimer(time.Hour, loopTimerNop, nil, func(l *aeloop.Loop, _ any) {
+	// The finalizer logs, then adds a 0-delay timer that logs.
+	finAddsChild := func(l *aeloop.Loop, _ any) {
 		log = append(log, "fin")
 		_, err := l.AddTimer(0, func(*aeloop.Loop, int64, any) time.Duration {
 			log = append(log, "child")
 			return aeloop.NoMore
 		}, nil, nil)
 		assert.NoError(t, err)
-	})
+	}
+	id, err := l.AddTimer(time.Hour, loopTimerNop, nil, finAddsChild)
 	require.NoError(t, err)
 	require.NoError(t, l.DelTimer(id))
 	assert.Equal(t, 0, loopProcess(t, l, aeloop.TimeEvents|aeloop.DontWait))
@@ -941,14 +943,7 @@ func loopFinalizerAddsTimer(t *testing.T, l *aeloop.Loop, _ loopCreate) {
 
 	// A NoMore finalizer that adds a timer, too.
 	log = nil
-	_, err = l.AddTimer(0, loopTimerNop, nil, func(l *aeloop.Loop, _ any) {
-		log = append(log, "fin")
-		_, err := l.AddTimer(0, func(*aeloop.Loop, int64, any) time.Duration {
-			log = append(log, "child")
-			return aeloop.NoMore
-		}, nil, nil)
-		assert.NoError(t, err)
-	})
+	_, err = l.AddTimer(0, loopTimerNop, nil, finAddsChild)
 	require.NoError(t, err)
 	assert.Equal(t, 1, loopProcess(t, l, aeloop.TimeEvents|aeloop.DontWait))
 	assert.Equal(t, 1, loopProcess(t, l, aeloop.TimeEvents|aeloop.DontWait))
