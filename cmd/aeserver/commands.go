@@ -23,15 +23,14 @@ type command struct {
 
 // Replies Redis sends often, as in its shared objects.
 var (
-	okReply        = "OK"
-	errSyntax      = "ERR syntax error"
-	errNotInt      = "ERR value is not an integer or out of range"
-	errWrongType   = "WRONGTYPE Operation against a key holding the wrong kind of value"
-	errOverflow    = "ERR increment or decrement would overflow"
-	errOutOfRange  = "ERR value is out of range, must be positive"
-	errClientName  = "ERR Client names cannot contain spaces, newlines or special characters."
-	errDBIndex     = "ERR DB index is out of range"
-	errAsyncOption = errSyntax
+	okReply       = "OK"
+	errSyntax     = "ERR syntax error"
+	errNotInt     = "ERR value is not an integer or out of range"
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	errOverflow   = "ERR increment or decrement would overflow"
+	errOutOfRange = "ERR value is out of range, must be positive"
+	errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
+	errDBIndex    = "ERR DB index is out of range"
 )
 
 // commands is the command table, by lower-case name.
@@ -541,7 +540,7 @@ func dbsizeCmd(c *client, _ [][]byte, _ int64) {
 // FLUSHALL [ASYNC | SYNC]
 func flushallCmd(c *client, argv [][]byte, _ int64) {
 	if len(argv) > 2 || (len(argv) == 2 && !eqFold(argv[1], "sync") && !eqFold(argv[1], "async")) {
-		c.addError(errAsyncOption)
+		c.addError(errSyntax)
 		return
 	}
 	d := c.lp.srv.db
