@@ -20,7 +20,6 @@ package mux
 
 import (
 	"fmt"
-	"math"
 	"time"
 	"unsafe"
 
@@ -159,11 +158,7 @@ func (b *epollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bo
 		}
 		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(b.epfd), ptr, uintptr(len(evs)), tsp, 0, 0)
 	default:
-		ms := -1
-		if timeout > 0 {
-			ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
-		}
-		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), uintptr(ms), 0, 0)
+		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), uintptr(timeoutMs(timeout)), 0, 0)
 	}
 	if errno != 0 {
 		if errno == unix.EINTR {

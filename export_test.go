@@ -147,3 +147,8 @@ func (b *testBackend) close() error {
 	}
 	return b.backend.close()
 }
+
+// TimeoutMs exposes timeoutMs, the rounding of the poll(2) and
+// epoll_wait(2) fallbacks, which this machine's kernel (with epoll_pwait2
+// and ppoll) never takes.
+var TimeoutMs = timeoutMs

@@ -82,6 +82,7 @@ package mux
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"sync"
@@ -622,6 +623,16 @@ func (p *Poller) Close() error {
 		return p.releaseErr
 	}
 	return nil
+}
+
+// timeoutMs is a wait's timeout in the whole milliseconds that poll(2) and
+// epoll_wait(2) take: rounded up, so that a wait never ends early
+// (redis#8764), and capped at MaxInt32; -1 (no limit) for a negative one.
+func timeoutMs(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	return int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
 }
 
 // syscallErr wraps err with the system call's name, keeping errors.Is.

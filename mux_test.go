@@ -3,6 +3,7 @@ package mux_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"testing"
@@ -305,5 +306,15 @@ func BenchmarkWait(b *testing.B) {
 				unix.Close(fd)
 			}
 		}
+	}
+}
+
+// Millisecond timeouts round up, so a wait never ends early, and saturate.
+func TestTimeoutMs(t *testing.T) {
+	for d, want := range map[time.Duration]int{
+		-1: -1, -time.Hour: -1, 0: 0, 1: 1, time.Microsecond: 1, time.Millisecond: 1,
+		time.Millisecond + 1: 2, 3100 * time.Microsecond: 4, 1 << 62: math.MaxInt32,
+	} {
+		assert.Equal(t, want, mux.TimeoutMs(d), "%v", d)
 	}
 }

@@ -3,7 +3,6 @@
 package mux
 
 import (
-	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,9 +19,5 @@ const (
 )
 
 func (b *pollBackend) poll(timeout time.Duration) (int, error) {
-	ms := -1
-	if timeout >= 0 {
-		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
-	}
-	return unix.Poll(b.fds, ms)
+	return unix.Poll(b.fds, timeoutMs(timeout))
 }
