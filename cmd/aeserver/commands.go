@@ -303,7 +303,7 @@ func (c *client) set(key, val []byte, now, at int64, nx, xx, get, keepTTL bool) 
 		}
 		return
 	}
-	o = d.setString(key, val, now, keepTTL)
+	o = d.setString(key, o, val, keepTTL)
 	if at != 0 {
 		d.setExpire(key, o, at)
 	}
@@ -394,7 +394,7 @@ func (c *client) incrBy(key []byte, by int64, now int64) {
 	}
 	v += by
 	var tmp [20]byte
-	d.setString(key, strconv.AppendInt(tmp[:0], v, 10), now, true)
+	d.setString(key, o, strconv.AppendInt(tmp[:0], v, 10), true)
 	c.addInt(v)
 }
 
@@ -419,7 +419,7 @@ func msetCmd(c *client, argv [][]byte, now int64) {
 	}
 	d := c.lp.srv.db
 	for j := 1; j < len(argv); j += 2 {
-		d.setString(argv[j], argv[j+1], now, false)
+		d.setString(argv[j], d.lookup(argv[j], now), argv[j+1], false)
 	}
 	c.addStatus(okReply)
 }

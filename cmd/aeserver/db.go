@@ -103,12 +103,13 @@ func (d *db) setExpire(key []byte, o *object, at int64) {
 	o.expireAt = at
 }
 
-// setString stores a string value, reusing the old buffer when the key
-// already holds a string and the buffer is large enough, so that a SET of
-// an existing key allocates nothing. keepTTL keeps the key's TTL (SET
-// KEEPTTL, INCR); otherwise it is cleared, as a SET does.
-func (d *db) setString(key []byte, val []byte, now int64, keepTTL bool) *object {
-	o := d.lookup(key, now)
+// setString stores a string value. o is key's live value, as lookup just
+// returned it (nil: none), so that a SET looks the key up once. The old
+// buffer is reused when the key already holds a string and the buffer is
+// large enough, so that a SET of an existing key allocates nothing.
+// keepTTL keeps the key's TTL (SET KEEPTTL, INCR); otherwise it is
+// cleared, as a SET does.
+func (d *db) setString(key []byte, o *object, val []byte, keepTTL bool) *object {
 	if o == nil {
 		o = &object{kind: kString, str: append([]byte(nil), val...)}
 		d.add(key, o)

@@ -99,6 +99,11 @@ func (p *Parser) Next(buf []byte) (argv [][]byte, n int, err error) {
 		if buf[0] != '*' {
 			return p.inline(buf)
 		}
+		if p.scan == 0 {
+			if argv, n, ok := p.whole(buf); ok {
+				return argv, n, nil
+			}
+		}
 		// The multibulk header: "*<count>\r\n".
 		v, end, err := p.header(buf, 0, "too big mbulk count string")
 		if end < 0 || err != nil {
@@ -152,6 +157,70 @@ func (p *Parser) Next(buf []byte) (argv [][]byte, n int, err error) {
 	return p.argv, n, nil
 }
 
+// wholeMaxArgs bounds the requests whole takes: larger ones go the
+// stateful way at once.
+const wholeMaxArgs = 64
+
+// whole is the fast path of Next for the common request: a multibulk
+// request of at most wholeMaxArgs arguments, entirely in buf, with short
+// canonical headers (digits only, no leading zero, "\r" and one more byte
+// present). It parses it in one pass straight into argv, without the
+// resumable state. ok is false for anything else, incomplete or malformed:
+// the general path then parses buf from the start and decides.
+func (p *Parser) whole(buf []byte) (argv [][]byte, n int, ok bool) {
+	argc, i, ok := shortHeader(buf, 0)
+	if !ok || argc == 0 || argc > wholeMaxArgs {
+		return nil, 0, false
+	}
+	maxBulk := p.maxBulk()
+	p.argv = p.argv[:0]
+	for ; argc > 0; argc-- {
+		if i >= len(buf) || buf[i] != '$' {
+			return nil, 0, false
+		}
+		v, start, ok := shortHeader(buf, i)
+		if !ok || v > maxBulk || int64(len(buf)-start) < v+2 {
+			return nil, 0, false
+		}
+		end := start + int(v)
+		p.argv = append(p.argv, buf[start:end:end])
+		i = end + 2 // the two bytes after the data are skipped unread, as in Redis
+	}
+	return p.argv, i, true
+}
+
+// shortHeader reads the "<c><digits>\r" line at buf[at:] when its number
+// has 1 to 18 digits and no leading zero (or is "0"), and the byte after
+// the '\r' is in buf. It returns the number and the offset after that byte.
+func shortHeader(buf []byte, at int) (v int64, end int, ok bool) {
+	if at < 0 || at+3 >= len(buf) {
+		return 0, 0, false
+	}
+	b := buf[at+1:] // at least 3 bytes
+	d := b[0] - '0'
+	if d > 9 {
+		return 0, 0, false
+	}
+	if b[1] == '\r' { // one digit, the common case ("*3", "$3")
+		return int64(d), at + 4, true
+	}
+	if d == 0 {
+		return 0, 0, false
+	}
+	v = int64(d)
+	for i := 1; i < len(b) && i <= 18; i++ {
+		d = b[i] - '0'
+		if d > 9 {
+			if b[i] == '\r' && i+1 < len(b) {
+				return v, at + i + 3, true
+			}
+			return 0, 0, false
+		}
+		v = v*10 + int64(d)
+	}
+	return 0, 0, false
+}
+
 func (p *Parser) maxBulk() int64 {
 	if p.MaxBulk > 0 {
 		return p.MaxBulk
@@ -168,12 +237,8 @@ func (p *Parser) header(buf []byte, at int, tooBig string) (v int64, end int, er
 	// The common case in one pass: a short positive count without a
 	// leading zero, its "\r\n" already here.
 	if p.scan == 0 {
-		i, n := at+1, int64(0)
-		for ; i < len(buf) && i < at+19 && buf[i] >= '0' && buf[i] <= '9'; i++ {
-			n = n*10 + int64(buf[i]-'0')
-		}
-		if i > at+1 && i+1 < len(buf) && buf[i] == '\r' && (buf[at+1] != '0' || i == at+2) {
-			return n, i + 2, nil
+		if v, end, ok := shortHeader(buf, at); ok {
+			return v, end, nil
 		}
 	}
 	from := max(p.scan, at)
@@ -311,7 +376,7 @@ func (p *Parser) splitArgs(line []byte) ([][]byte, error) {
 			j++
 		}
 		if j == len(line) || isSpace(line[j]) {
-			p.spans = append(p.spans, span{-1 - i, -1 - j}) // negative: in line
+			p.argv = append(p.argv, line[i:j:j])
 			i = j
 			continue
 		}
@@ -394,16 +459,21 @@ func (p *Parser) splitArgs(line []byte) ([][]byte, error) {
 			}
 			i++
 		}
+		// p.quote may still move as it grows: the argument is filled in
+		// below, from its span.
 		p.spans = append(p.spans, span{start, len(p.quote)})
+		p.argv = append(p.argv, nil)
 	}
-	for _, s := range p.spans {
-		if s.start < 0 {
-			a, b := -1-s.start, -1-s.end
-			p.argv = append(p.argv, line[a:b:b])
-		} else {
-			p.argv = append(p.argv, p.quote[s.start:s.end:s.end])
+	if len(p.spans) > 0 {
+		k := 0
+		for i, a := range p.argv {
+			if a == nil {
+				s := p.spans[k]
+				p.argv[i] = p.quote[s.start:s.end:s.end]
+				k++
+			}
 		}
+		p.spans = p.spans[:0]
 	}
-	p.spans = p.spans[:0]
 	return p.argv, nil
 }

@@ -66,6 +66,14 @@ func TestParse(t *testing.T) {
 		{in: "*1\r\n$-0\r\n", err: "invalid bulk length"},
 		{in: "*2\r\n$4\r\nECHO\r\n$600000000\r\n", err: "invalid bulk length"},
 		{in: "*1\r\n$\r\n", err: "invalid bulk length"},
+		{in: "*1\r\n$01\r\nP\r\n", err: "invalid bulk length"},
+		{in: "*1\r\n$1\rXP\r\n", want: [][]string{{"P"}}}, // the byte after '\r' is not checked
+		{in: "*2\r\n$1\r\nP\r\n*1\r\n$1\r\nQ\r\n", err: "expected '$', got '*'"},
+		{in: "*1\r\n$000000000000000000001\r\nP\r\n", err: "invalid bulk length"},
+		{in: "*1\r\n$99999999999999999999\r\nP\r\n", err: "invalid bulk length"},
+		{in: "*1\r\n$999999999999999999\r\nP\r\n", err: "invalid bulk length"},
+		{in: manyArgs(wholeMaxArgs), want: [][]string{manyArgsWant(wholeMaxArgs)}},
+		{in: manyArgs(wholeMaxArgs + 1), want: [][]string{manyArgsWant(wholeMaxArgs + 1)}},
 	} {
 		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
 			var p Parser
@@ -80,6 +88,25 @@ func TestParse(t *testing.T) {
 			assert.Equal(t, c.want, reqs)
 		})
 	}
+}
+
+// manyArgs is an ECHO request of n arguments "0", "1", ...; manyArgsWant
+// is what it parses into.
+func manyArgs(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", n)
+	for _, a := range manyArgsWant(n) {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b.String()
+}
+
+func manyArgsWant(n int) []string {
+	argv := []string{"ECHO"}
+	for i := 1; i < n; i++ {
+		argv = append(argv, fmt.Sprint(i))
+	}
+	return argv
 }
 
 // Incomplete input asks for more, and the same requests come out whether the
@@ -268,4 +295,35 @@ func FuzzParser(f *testing.F) {
 			t.Fatalf("whole: %q\npieces of %d: %q", want, piece, got)
 		}
 	})
+}
+
+// BenchmarkParsePipeline parses 16 pipelined requests of redis-benchmark's
+// SET and GET tests, as one read of a -P 16 client brings them.
+func BenchmarkParsePipeline(b *testing.B) {
+	for _, bc := range []struct{ name, req string }{
+		{"SET", "*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nxxx\r\n"},
+		{"GET", "*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n"},
+		{"PING_INLINE", "PING\r\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			buf := []byte(strings.Repeat(bc.req, 16))
+			var p Parser
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				reqs, rest := 0, len(buf)
+				for pos := 0; pos < len(buf); {
+					argv, n, err := p.Next(buf[pos:])
+					if err != nil || n == 0 {
+						b.Fatalf("at %d: n=%d err=%v", pos, n, err)
+					}
+					pos, rest = pos+n, rest-n
+					reqs += min(len(argv), 1)
+				}
+				if reqs != 16 || rest != 0 {
+					b.Fatalf("%d requests, %d bytes left", reqs, rest)
+				}
+			}
+		})
+	}
 }
