@@ -2,7 +2,8 @@
 # or a compact plain-text summary (mode=summary).
 # Input rows (header line skipped):
 #   round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,
-#   server_core_ticks,client_core_ticks
+#   server_core_ticks,client_core_ticks[,steal_ticks,tries] (the last two since run.sh retries
+#   measurements during which the hypervisor stole CPU; older files lack them)
 # Variables (-v): mode=tables|summary, servers="redis a b" (column order), base=redis (ratio baseline),
 #   configs="p1 p16 c1000", tests="ping_inline ping_mbulk set get",
 #   clk=100 (clock ticks per second, getconf CLK_TCK),
@@ -24,6 +25,10 @@ $1 == "round" { next }
 	if (NF >= 12 && $11 != "NA" && $11 != "" && $8 > 0) core[k, r] = ($11 / clk) * 1e6 / $8
 	if (NF >= 12 && $12 != "NA" && $12 != "" && $9 > 0) cli[k, r] = 100 * ($12 / clk) / ($9 / 1000)
 	if ($10 != "NA" && $10 != "") ovf[$2 SUBSEP $4] += $10
+	if (NF >= 14 && $13 != "NA" && $13 != "") {
+		nmeas++; stolen += $13; retried += ($14 > 1)
+		if ($13 + 0 > maxsteal) maxsteal = $13 + 0
+	}
 }
 
 # collect(arr, k): copies arr[k, round] for every round present into v[1..n]; returns n.
@@ -129,6 +134,8 @@ function summary(    c, t, i, k, s) {
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) for (i = 1; i <= ns; i++)
 		if ((k = key(c, t, i)) in failed) s = s " " sv[i] "/" cf[c] "/" ts[t] "=" failed[k]
 	if (s != "") print "\n! failed measurements (server/config/test=count):" s
+	if (retried > 0 || stolen > 0)
+		print "\nSteal: " retried " of " nmeas " measurements were repeated because the hypervisor stole CPU time; the recorded ones lost " stolen " ticks in all, at most " maxsteal " in one."
 	if (mint != "" && mint < 100)
 		print "\nNote: some measurements took only " mint " clock ticks of server CPU (1 tick = " 1000 / clk " ms), so CPU per request is coarse; use larger N_* for figures to rely on."
 }

@@ -42,6 +42,12 @@
 #   SERVER_CPU [0]  CLIENT_CPU [1]  BENCH_TIMEOUT [120] (seconds per redis-benchmark)
 #   AESERVER_CMD [unset: build cmd/aeserver]  BUILD [/tmp/aemux-bench/bin]
 #   OUT [/tmp/aemux-bench/run-YYYYmmdd-HHMMSS]  CHARTS [1] (0: no SVG charts)
+#   MAX_STEAL [20]  STEAL_TRIES [4]: on a virtual machine whose host is busy,
+#   the hypervisor stops the CPUs now and then (the steal column of /proc/stat).
+#   A measurement during which more than MAX_STEAL ticks (both CPUs together)
+#   were stolen is discarded and repeated, at most STEAL_TRIES times in all;
+#   results.csv keeps the steal of the measurement it records, and the number
+#   of tries. MAX_STEAL=-1 keeps every first measurement.
 # Outputs in $OUT: results.md (tables), summary.txt (the summary printed at
 # the end), results.csv (every measurement), memory.csv, chart-cpu.svg and
 # chart-rps.svg (go run ./cmd/benchchart), commands.txt, env.sh,
@@ -72,6 +78,8 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 AESERVER_CMD=${AESERVER_CMD:-}
 BUILD=${BUILD:-/tmp/aemux-bench/bin}
 CHARTS=${CHARTS:-1}
+MAX_STEAL=${MAX_STEAL:-20}
+STEAL_TRIES=${STEAL_TRIES:-4}
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -230,6 +238,7 @@ proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/n
 core_busy() { # CPU number -> its non-idle ticks: user nice system irq softirq steal
 	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
+steal_ticks() { awk '$1 == "cpu" { print $9 }' /proc/stat; } # both CPUs
 listen_overflows() {
 	awk '$1 == "TcpExt:" { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat
 }
@@ -295,7 +304,7 @@ for i in "${!NAMES[@]}"; do
 	bench "$i" "$(tr ' ' ',' <<<"$TESTS")" -n "$WARMUP_N" -c 1000 >/dev/null
 done
 
-echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks" >"$OUT/results.csv"
+echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries" >"$OUT/results.csv"
 for r in $(seq 1 "$ROUNDS"); do
 	for cfg in $CONFIGS; do
 		read -r -a args <<<"$(cfg_args "$cfg")"
@@ -305,18 +314,23 @@ for r in $(seq 1 "$ROUNDS"); do
 				pid=${PIDS[$i]} name=${NAMES[$i]}
 				if ! kill -0 "$pid" 2>/dev/null; then
 					log "round $r $cfg $t: $name is not running"
-					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA" >>"$OUT/results.csv"
+					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA,NA,0" >>"$OUT/results.csv"
 					continue
 				fi
-				c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") t0=$(date +%s%N)
-				bench "$i" "$t" "${args[@]}"
-				t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU")
+				for ((try = 1; ; try++)); do
+					c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") st0=$(steal_ticks) t0=$(date +%s%N)
+					bench "$i" "$t" "${args[@]}"
+					t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU") st1=$(steal_ticks)
+					((MAX_STEAL < 0 || st1 - st0 <= MAX_STEAL || try >= STEAL_TRIES)) && break
+					log "round $r $cfg $t $name: $((st1 - st0)) ticks stolen by the hypervisor (over MAX_STEAL=$MAX_STEAL); measuring again"
+					sleep 1
+				done
 				line=$(grep 'requests per second' "$OUT/last.txt" | tail -1)
 				rps=$(sed -nE 's/^[^:]+: ([0-9.]+) requests per second.*/\1/p' <<<"$line")
 				p50=$(sed -nE 's/.*p50=([0-9.]+) msec.*/\1/p' <<<"$line")
 				ticks=NA
 				[[ $c0 != NA && $c1 != NA ]] && ticks=$((c1 - c0))
-				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0))" >>"$OUT/results.csv"
+				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0)),$((st1 - st0)),$try" >>"$OUT/results.csv"
 				log "round $r/$ROUNDS $cfg $t $name: ${rps:-FAILED} rps, server cpu ${ticks} ticks"
 			done
 		done
