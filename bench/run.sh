@@ -42,6 +42,8 @@
 #   SERVER_CPU [0]  CLIENT_CPU [1]  BENCH_TIMEOUT [120] (seconds per redis-benchmark)
 #   AESERVER_CMD [unset: build cmd/aeserver]  BUILD [/tmp/aemux-bench/bin]
 #   OUT [/tmp/aemux-bench/run-YYYYmmdd-HHMMSS]  CHARTS [1] (0: no SVG charts)
+#   BASE [the first server]: the server every ratio is to, e.g.
+#   BASE=stdlibping bench/run.sh --report DIR
 #   MAX_STEAL [20]  STEAL_TRIES [4]: on a virtual machine whose host is busy,
 #   the hypervisor stops the CPUs now and then (the steal column of /proc/stat).
 #   A measurement during which more than MAX_STEAL ticks (both CPUs together)
@@ -96,7 +98,7 @@ cfg_args() { # config -> redis-benchmark -c/-P/-n arguments
 aggregate() { # outdir mode -> aggregate.awk's output for results.csv (mode: tables or summary)
 	local d=$1 servers
 	servers=$(cat "$d/servers.txt")
-	awk -v mode="$2" -v servers="$servers" -v base="${servers%% *}" -v configs="$CONFIGS" -v tests="$TESTS" \
+	awk -v mode="$2" -v servers="$servers" -v base="${BASE:-${servers%% *}}" -v configs="$CONFIGS" -v tests="$TESTS" \
 		-v clk="$CLK" -v cdesc_p1="$(cfg_args p1)" -v cdesc_p16="$(cfg_args p16)" \
 		-v cdesc_c1000="$(cfg_args c1000)" -f "$HERE/aggregate.awk" "$d/results.csv"
 }
