@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -304,5 +305,61 @@ func TestNiceScale(t *testing.T) {
 		if got := tickLabel(c.v, c.step); got != c.want {
 			t.Errorf("tickLabel(%v, %v) = %q, want %q", c.v, c.step, got, c.want)
 		}
+	}
+}
+
+// tinySteal is tiny's p1 rows in run.sh's current format, with the steal
+// of each kept measurement and its number of tries: one was measured twice.
+const tinySteal = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries
+1,p1,get,redis,1000,0.5,100,10000,1,0,1,1,0,1
+1,p1,get,ae,1100,0.5,110,10000,1,0,1,1,3,2
+2,p1,get,redis,2000,0.5,120,10000,1,0,1,1,0,1
+2,p1,get,ae,1800,0.5,150,10000,1,0,1,1,7,1
+3,p1,get,redis,1500,0.5,110,10000,1,0,1,1,0,1
+3,p1,get,ae,1650,0.5,99,10000,1,0,1,1,0,1
+`
+
+// The steal columns: the chart reads the file as before, and bench's
+// aggregate.awk (run.sh's summary) counts the repeated measurements and
+// takes its ratios to the BASE server.
+func TestStealColumns(t *testing.T) {
+	d, err := readResults(strings.NewReader(tinySteal), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, n := d.pairedRatio("cpu", key{"p1", "get", "ae"}, "redis"); n != 3 || math.Abs(r-1.1) > 1e-9 {
+		t.Errorf("paired cpu ratio %v of %d, want 1.1 of 3", r, n)
+	}
+
+	awk, err := exec.LookPath("awk")
+	if err != nil {
+		t.Skip("no awk on this machine: bench/aggregate.awk is not checked")
+	}
+	in := filepath.Join(t.TempDir(), "results.csv")
+	if err := os.WriteFile(in, []byte(tinySteal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	summary := func(base string) string {
+		out, err := exec.Command(awk, "-v", "mode=summary", "-v", "servers=redis ae", "-v", "base="+base,
+			"-v", "configs=p1", "-v", "tests=get", "-v", "clk=100",
+			"-f", "../../bench/aggregate.awk", in).CombinedOutput()
+		if err != nil {
+			t.Fatalf("aggregate.awk: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	s := summary("redis")
+	for _, want := range []string{
+		"Steal: 1 of 6 measurements were repeated",
+		"lost 10 ticks in all, at most 7 in one",
+		"110.00 (1.10)", // ae's CPU µs/request and its paired ratio to redis
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	// Against ae: redis's per-round ratios 100/110, 120/150, 110/99.
+	if s := summary("ae"); !strings.Contains(s, "110.00 (0.91)") {
+		t.Errorf("summary with base ae lacks redis at 0.91:\n%s", s)
 	}
 }
