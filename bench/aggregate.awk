@@ -2,8 +2,9 @@
 # or a compact plain-text summary (mode=summary).
 # Input rows (header line skipped):
 #   round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,
-#   server_core_ticks,client_core_ticks[,steal_ticks,tries] (the last two since run.sh retries
-#   measurements during which the hypervisor stole CPU; older files lack them)
+#   server_core_ticks,client_core_ticks[,steal_ticks,tries[,server_sleeps]] (newer columns:
+#   the steal of the measurement run.sh kept and its tries, and the server's voluntary context
+#   switches; older files lack them)
 # Variables (-v): mode=tables|summary, servers="redis a b" (column order), base=redis (ratio baseline),
 #   configs="p1 p16 c1000", tests="ping_inline ping_mbulk set get",
 #   clk=100 (clock ticks per second, getconf CLK_TCK),
@@ -29,6 +30,7 @@ $1 == "round" { next }
 		nmeas++; stolen += $13; retried += ($14 > 1)
 		if ($13 + 0 > maxsteal) maxsteal = $13 + 0
 	}
+	if (NF >= 15 && $15 != "NA" && $15 != "" && $8 > 0) sleeps[k, r] = 1000 * $15 / $8
 }
 
 # collect(arr, k): copies arr[k, round] for every round present into v[1..n]; returns n.
@@ -204,6 +206,14 @@ END {
 		header("Client core utilisation during the test, % (median)", \
 			"Near 100% means redis-benchmark, not the server, limits requests/second.")
 		median_table(cli, "%.0f")
+	}
+
+	have_sleeps = 0
+	for (x in sleeps) { have_sleeps = 1; break }
+	if (have_sleeps) {
+		header("Server sleeps per 1,000 requests: median (paired ratio to " base ": median, min–max)", \
+			"Voluntary context switches of the server's threads over the test: how often it blocked waiting for work. On a virtual machine each wake-up of a sleeping server costs the client a trip through the hypervisor, so fewer sleeps let the same client send more requests/second.")
+		paired_table(sleeps, "%.1f")
 	}
 
 	header("p50 latency reported by redis-benchmark, ms (median)")

@@ -32,7 +32,8 @@
 # for each config and test, the servers are measured one right after another.
 # Each measurement is one redis-benchmark invocation for one test, so the
 # server's CPU time for exactly that test is read from /proc/PID/stat, and the
-# busy time of both CPUs from /proc/stat. Configs: p1 = -c 50 -P 1,
+# busy time of both CPUs from /proc/stat, and how often the server blocked
+# (voluntary context switches of its threads, /proc/PID/task/*/status). Configs: p1 = -c 50 -P 1,
 # p16 = -c 50 -P 16, c1000 = -c 1000 -P 1. Tests: redis-benchmark -t names.
 #
 # Knobs (environment, defaults in brackets):
@@ -236,6 +237,9 @@ cpu_ticks() { # utime+stime of all threads, in clock ticks (fields 14, 15)
 	s=${s##*) }
 	awk '{ print $12 + $13 }' <<<"$s"
 }
+sleeps() { # voluntary context switches of all of a process's threads: how often it blocked
+	cat /proc/"$1"/task/*/status 2>/dev/null | awk '$1 == "voluntary_ctxt_switches:" { n += $2 } END { print n + 0 }'
+}
 proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 core_busy() { # CPU number -> its non-idle ticks: user nice system irq softirq steal
 	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
@@ -306,7 +310,7 @@ for i in "${!NAMES[@]}"; do
 	bench "$i" "$(tr ' ' ',' <<<"$TESTS")" -n "$WARMUP_N" -c 1000 >/dev/null
 done
 
-echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries" >"$OUT/results.csv"
+echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries,server_sleeps" >"$OUT/results.csv"
 for r in $(seq 1 "$ROUNDS"); do
 	for cfg in $CONFIGS; do
 		read -r -a args <<<"$(cfg_args "$cfg")"
@@ -316,13 +320,13 @@ for r in $(seq 1 "$ROUNDS"); do
 				pid=${PIDS[$i]} name=${NAMES[$i]}
 				if ! kill -0 "$pid" 2>/dev/null; then
 					log "round $r $cfg $t: $name is not running"
-					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA,NA,0" >>"$OUT/results.csv"
+					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA,NA,0,NA" >>"$OUT/results.csv"
 					continue
 				fi
 				for ((try = 1; ; try++)); do
-					c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") st0=$(steal_ticks) t0=$(date +%s%N)
+					c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") st0=$(steal_ticks) v0=$(sleeps "$pid") t0=$(date +%s%N)
 					bench "$i" "$t" "${args[@]}"
-					t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU") st1=$(steal_ticks)
+					t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU") st1=$(steal_ticks) v1=$(sleeps "$pid")
 					((MAX_STEAL < 0 || st1 - st0 <= MAX_STEAL || try >= STEAL_TRIES)) && break
 					log "round $r $cfg $t $name: $((st1 - st0)) ticks stolen by the hypervisor (over MAX_STEAL=$MAX_STEAL); measuring again"
 					sleep 1
@@ -332,7 +336,7 @@ for r in $(seq 1 "$ROUNDS"); do
 				p50=$(sed -nE 's/.*p50=([0-9.]+) msec.*/\1/p' <<<"$line")
 				ticks=NA
 				[[ $c0 != NA && $c1 != NA ]] && ticks=$((c1 - c0))
-				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0)),$((st1 - st0)),$try" >>"$OUT/results.csv"
+				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0)),$((st1 - st0)),$try,$((v1 - v0))" >>"$OUT/results.csv"
 				log "round $r/$ROUNDS $cfg $t $name: ${rps:-FAILED} rps, server cpu ${ticks} ticks"
 			done
 		done

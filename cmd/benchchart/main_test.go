@@ -309,19 +309,20 @@ func TestNiceScale(t *testing.T) {
 }
 
 // tinySteal is tiny's p1 rows in run.sh's current format, with the steal
-// of each kept measurement and its number of tries: one was measured twice.
-const tinySteal = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries
-1,p1,get,redis,1000,0.5,100,10000,1,0,1,1,0,1
-1,p1,get,ae,1100,0.5,110,10000,1,0,1,1,3,2
-2,p1,get,redis,2000,0.5,120,10000,1,0,1,1,0,1
-2,p1,get,ae,1800,0.5,150,10000,1,0,1,1,7,1
-3,p1,get,redis,1500,0.5,110,10000,1,0,1,1,0,1
-3,p1,get,ae,1650,0.5,99,10000,1,0,1,1,0,1
+// of each kept measurement and its number of tries (one was measured
+// twice), and the server's sleeps.
+const tinySteal = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries,server_sleeps
+1,p1,get,redis,1000,0.5,100,10000,1,0,1,1,0,1,10
+1,p1,get,ae,1100,0.5,110,10000,1,0,1,1,3,2,50
+2,p1,get,redis,2000,0.5,120,10000,1,0,1,1,0,1,10
+2,p1,get,ae,1800,0.5,150,10000,1,0,1,1,7,1,70
+3,p1,get,redis,1500,0.5,110,10000,1,0,1,1,0,1,20
+3,p1,get,ae,1650,0.5,99,10000,1,0,1,1,0,1,60
 `
 
-// The steal columns: the chart reads the file as before, and bench's
-// aggregate.awk (run.sh's summary) counts the repeated measurements and
-// takes its ratios to the BASE server.
+// The steal and sleeps columns: the chart reads the file as before, and
+// bench's aggregate.awk (run.sh's summary and tables) counts the repeated
+// measurements, takes its ratios to the BASE server and tables the sleeps.
 func TestStealColumns(t *testing.T) {
 	d, err := readResults(strings.NewReader(tinySteal), 100)
 	if err != nil {
@@ -339,8 +340,8 @@ func TestStealColumns(t *testing.T) {
 	if err := os.WriteFile(in, []byte(tinySteal), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	summary := func(base string) string {
-		out, err := exec.Command(awk, "-v", "mode=summary", "-v", "servers=redis ae", "-v", "base="+base,
+	aggregate := func(mode, base string) string {
+		out, err := exec.Command(awk, "-v", "mode="+mode, "-v", "servers=redis ae", "-v", "base="+base,
 			"-v", "configs=p1", "-v", "tests=get", "-v", "clk=100",
 			"-f", "../../bench/aggregate.awk", in).CombinedOutput()
 		if err != nil {
@@ -348,7 +349,7 @@ func TestStealColumns(t *testing.T) {
 		}
 		return string(out)
 	}
-	s := summary("redis")
+	s := aggregate("summary", "redis")
 	for _, want := range []string{
 		"Steal: 1 of 6 measurements were repeated",
 		"lost 10 ticks in all, at most 7 in one",
@@ -359,7 +360,14 @@ func TestStealColumns(t *testing.T) {
 		}
 	}
 	// Against ae: redis's per-round ratios 100/110, 120/150, 110/99.
-	if s := summary("ae"); !strings.Contains(s, "110.00 (0.91)") {
+	if s := aggregate("summary", "ae"); !strings.Contains(s, "110.00 (0.91)") {
 		t.Errorf("summary with base ae lacks redis at 0.91:\n%s", s)
+	}
+	// Sleeps per 1,000 requests: ae 5, 7, 6 against redis 1, 1, 2; the
+	// per-round ratios 5, 7, 3 have the median 5.
+	tables := aggregate("tables", "redis")
+	if !strings.Contains(tables, "Server sleeps per 1,000 requests") ||
+		!strings.Contains(tables, "| 1.0 | 6.0 (5.00, 3.00–7.00) |") {
+		t.Errorf("tables lack the sleeps row (redis 1.0, ae 6.0, ratio 5 of 3–7):\n%s", tables)
 	}
 }
