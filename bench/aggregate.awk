@@ -79,6 +79,8 @@ function paired_cell(arr, c, t, i, fmt,    k, bk, m, n, lo, hi, s) {
 	sortv(n); lo = v[1]; hi = v[n]
 	return s sprintf(" (%.2f, %.2f–%.2f)", med(n), lo, hi)
 }
+# nonempty(arr): 1 when arr has an element (the older results.csv formats lack some columns).
+function nonempty(arr,    x) { for (x in arr) return 1; return 0 }
 # paired_table: a row per config and test, a paired_cell of arr per server.
 function paired_table(arr, fmt,    c, t, i, line) {
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {
@@ -197,9 +199,7 @@ END {
 		"user+sys time of the server process over the test (/proc/PID/stat) divided by the requests. Lower is better.")
 	paired_table(cpu, "%.2f")
 
-	have_core = 0
-	for (x in core) { have_core = 1; break }
-	if (have_core) {
+	if (nonempty(core)) {
 		header("Server core busy time per request, µs: median (paired ratio to " base ": median, min–max)", \
 			"All non-idle time of the server's CPU (user, system, irq, softirq from /proc/stat) over the test, divided by the requests. Unlike the row above it includes the softirq work of loopback TCP delivery that the kernel does not charge to the process. Lower is better.")
 		paired_table(core, "%.2f")
@@ -208,9 +208,7 @@ END {
 		median_table(cli, "%.0f")
 	}
 
-	have_sleeps = 0
-	for (x in sleeps) { have_sleeps = 1; break }
-	if (have_sleeps) {
+	if (nonempty(sleeps)) {
 		header("Server sleeps per 1,000 requests: median (paired ratio to " base ": median, min–max)", \
 			"Voluntary context switches of the server's threads over the test: how often it blocked waiting for work. On a virtual machine each wake-up of a sleeping server costs the client a trip through the hypervisor, so fewer sleeps let the same client send more requests/second.")
 		paired_table(sleeps, "%.1f")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,8 @@ type config struct {
 	unixPath    string        // Unix socket path; "" for none
 	unixPerm    os.FileMode   // its permissions
 	backend     string        // "" for the platform default
+	level       bool          // level-triggered readiness even where edge-triggered is available
+	acceptBatch int           // connections accepted per listener event at most; 0: maxAcceptsPerCall
 	loops       int           // event loops, each on its own OS thread
 	maxClients  int           // connected clients at most
 	maxBulk     int64         // proto-max-bulk-len
@@ -84,7 +87,18 @@ type evloop struct {
 	clients map[*client]struct{}
 
 	acceptPaused bool // EMFILE/ENFILE: listeners deregistered until fds free up
-	retryTimer   int64
+
+	// Edge-triggered readiness (the default where the backend has it) is
+	// reported once per arrival, not for as long as input waits, so what
+	// a handler leaves unread must be taken up without a new event: the
+	// clients whose last read filled its buffer, and the listeners that
+	// had connections left after maxAcceptsPerCall. beforeSleep serves
+	// them once per iteration, as level-triggered events would be, and
+	// keeps the next poll from blocking while any are left.
+	edge        bool
+	readAgain   []*client
+	acceptAgain []int
+	retryTimer  int64
 
 	// Counters that every command, read or write updates, kept per loop
 	// (so that loops do not share a cache line) in plain fields, and
@@ -132,6 +146,8 @@ type client struct {
 	writing         bool // the write handler is installed
 	readPaused      bool // Readable deregistered: too much unsent output
 	closeAfterReply bool // QUIT or a protocol error: close once obuf is sent
+	filled          bool // the last read filled the buffer it was given
+	readAgain       bool // in lp.readAgain
 	closed          bool
 }
 
@@ -159,11 +175,23 @@ func (s *server) newLoop(id int) (*evloop, error) {
 	if s.cfg.backend != "" {
 		opts = append(opts, mux.WithBackend(s.cfg.backend))
 	}
-	l, err := aeloop.CreateLoop(s.cfg.maxClients+setsizeReserve, opts...)
+	setsize := s.cfg.maxClients + setsizeReserve
+	var l *aeloop.Loop
+	var err error
+	edge := !s.cfg.level
+	if edge {
+		l, err = aeloop.CreateLoop(setsize, append(opts, mux.WithMode(mux.Edge))...)
+		if errors.Is(err, errors.ErrUnsupported) {
+			edge = false // poll: level-triggered it is
+		}
+	}
+	if !edge {
+		l, err = aeloop.CreateLoop(setsize, opts...)
+	}
 	if err != nil {
 		return nil, err
 	}
-	lp := &evloop{srv: s, id: id, l: l, tcp: -1, unix: -1, retryTimer: -1, now: time.Now(),
+	lp := &evloop{srv: s, id: id, l: l, edge: edge, tcp: -1, unix: -1, retryTimer: -1, now: time.Now(),
 		clients: make(map[*client]struct{}), lastCron: time.Now()}
 	if s.cfg.addr != "" {
 		addr := s.cfg.addr
@@ -298,7 +326,17 @@ func (s *server) logf(format string, args ...any) {
 // (acceptTcpHandler).
 func acceptHandler(l *aeloop.Loop, fd int, data any, _ event.Mask) {
 	lp := data.(*evloop)
-	for range maxAcceptsPerCall {
+	limit := lp.srv.cfg.acceptBatch
+	if limit <= 0 {
+		limit = maxAcceptsPerCall
+	}
+	for i := 0; ; i++ {
+		if i == limit {
+			if lp.edge && !slices.Contains(lp.acceptAgain, fd) {
+				lp.acceptAgain = append(lp.acceptAgain, fd) // more may wait: see evloop.edge
+			}
+			return
+		}
 		cfd, err := anet.Accept(fd)
 		if err != nil {
 			switch {
@@ -394,7 +432,21 @@ func (lp *evloop) register(c *client) error {
 	return lp.l.AddEvent(c.fd, event.Readable, readHandler, c)
 }
 
-func readHandler(_ *aeloop.Loop, _ int, data any, _ event.Mask) { data.(*client).readQuery() }
+func readHandler(_ *aeloop.Loop, _ int, data any, _ event.Mask) {
+	c := data.(*client)
+	c.readQuery()
+	c.moreToRead()
+}
+
+// moreToRead queues the client for another read in beforeSleep when the
+// loop is edge-triggered and the last read filled its buffer: the socket
+// may hold more, and no event will say so.
+func (c *client) moreToRead() {
+	if c.lp.edge && c.filled && !c.readAgain && !c.closed && !c.readPaused && !c.closeAfterReply {
+		c.readAgain = true
+		c.lp.readAgain = append(c.lp.readAgain, c)
+	}
+}
 
 func writeHandler(_ *aeloop.Loop, _ int, data any, _ event.Mask) {
 	c := data.(*client)
@@ -463,6 +515,7 @@ func (c *client) checkQueryLimit() {
 // the client if the connection is over, when there is nothing to run.
 func (c *client) readInto(buf []byte) (int, bool) {
 	n, err := sysRead(c.fd, buf)
+	c.filled = err == nil && n == len(buf)
 	if err != nil {
 		if err != unix.EAGAIN && err != unix.EINTR {
 			c.free()
@@ -548,6 +601,9 @@ func (c *client) afterInput() {
 // the sockets, and installs a write handler only for what the kernel could
 // not take (handleClientsWithPendingWrites).
 func (lp *evloop) beforeSleep() {
+	if lp.edge {
+		lp.serveLeftovers()
+	}
 	// By index: a client whose reading resumes in write may queue itself
 	// again, and is written in this same pass.
 	for i := 0; i < len(lp.pending); i++ {
@@ -570,6 +626,32 @@ func (lp *evloop) beforeSleep() {
 	}
 	lp.pending = lp.pending[:0]
 	lp.publish()
+}
+
+// serveLeftovers gives the clients and listeners that an edge-triggered
+// event left with unread input their next turn (see evloop.edge), and
+// keeps the coming poll from blocking while some remain.
+func (lp *evloop) serveLeftovers() {
+	if fds := lp.acceptAgain; len(fds) > 0 {
+		lp.acceptAgain = nil
+		for _, fd := range fds {
+			if !lp.acceptPaused && (fd == lp.tcp || fd == lp.unix) {
+				acceptHandler(lp.l, fd, lp, event.Readable)
+			}
+		}
+	}
+	// Those that fill their buffer again queue themselves anew, for the
+	// next iteration.
+	again := lp.readAgain
+	lp.readAgain = nil
+	for _, c := range again {
+		c.readAgain = false
+		if !c.closed && !c.readPaused && !c.closeAfterReply {
+			c.readQuery()
+			c.moreToRead()
+		}
+	}
+	lp.l.SetDontWait(len(lp.readAgain) > 0 || len(lp.acceptAgain) > 0)
 }
 
 // publish makes the loop's counters visible to INFO on any loop.
