@@ -162,7 +162,10 @@ const yieldEvery = 5 * time.Millisecond
 
 // CreateLoop creates a loop for fds 0 to setsize-1 (aeCreateEventLoop).
 // opts are those of mux.Open: WithBackend picks the backend. ae's rules
-// assume the default Level mode; with Oneshot an fd is re-armed by the next
+// assume the default Level mode. With Edge an event comes once per change,
+// so a handler that leaves input unread must come back for it itself
+// (cmd/aeserver queues such clients and serves them in its before-sleep
+// hook, with SetDontWait); with Oneshot an fd is re-armed by the next
 // AddEvent for it.
 func CreateLoop(setsize int, opts ...mux.Option) (*Loop, error) {
 	p, err := mux.Open(setsize, opts...)
@@ -325,8 +328,10 @@ func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
 //     set by SetDontWait); with TimeEvents, the time until the earliest
 //     timer (blocking if there is none); with FileEvents only, blocking.
 //  5. The poll. A failure other than EINTR is returned (ae aborts).
-//  6. Without FileEvents in flags the fired events are dropped (they are
-//     level-triggered: they come back).
+//  6. Without FileEvents in flags the fired events are dropped. On a
+//     level-triggered Poller (the default) they come back at the next poll;
+//     on one opened WithMode(mux.Edge) or mux.Oneshot they do not, so such
+//     a loop should not poll without FileEvents while fds are registered.
 //  7. The after-sleep hook, if flags has CallAfterSleep, even with no
 //     event.
 //  8. The fd handlers, fd by fd: read then write, or write then read when
