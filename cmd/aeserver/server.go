@@ -97,6 +97,7 @@ type evloop struct {
 	// keeps the next poll from blocking while any are left.
 	edge        bool
 	readAgain   []*client
+	readSpare   []*client // readAgain's other half (serveLeftovers)
 	acceptAgain []int
 	retryTimer  int64
 
@@ -643,7 +644,7 @@ func (lp *evloop) serveLeftovers() {
 	// Those that fill their buffer again queue themselves anew, for the
 	// next iteration.
 	again := lp.readAgain
-	lp.readAgain = nil
+	lp.readAgain = lp.readSpare[:0]
 	for _, c := range again {
 		c.readAgain = false
 		if !c.closed && !c.readPaused && !c.closeAfterReply {
@@ -651,6 +652,8 @@ func (lp *evloop) serveLeftovers() {
 			c.moreToRead()
 		}
 	}
+	clear(again)
+	lp.readSpare = again[:0] // the two lists take turns, so that this allocates nothing
 	lp.l.SetDontWait(len(lp.readAgain) > 0 || len(lp.acceptAgain) > 0)
 }
 
