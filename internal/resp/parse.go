@@ -422,12 +422,7 @@ func (p *Parser) splitArgs(line []byte) ([][]byte, error) {
 					}
 					p.quote = append(p.quote, c)
 				} else if c == '"' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, protoErr("unbalanced quotes in request")
-					}
-					inq = false
-					i++
-					break token
+					break token // at the closing quote
 				} else {
 					p.quote = append(p.quote, c)
 				}
@@ -436,12 +431,7 @@ func (p *Parser) splitArgs(line []byte) ([][]byte, error) {
 					i++
 					p.quote = append(p.quote, '\'')
 				} else if c == '\'' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, protoErr("unbalanced quotes in request")
-					}
-					insq = false
-					i++
-					break token
+					break token // at the closing quote
 				} else {
 					p.quote = append(p.quote, c)
 				}
@@ -456,6 +446,14 @@ func (p *Parser) splitArgs(line []byte) ([][]byte, error) {
 				default:
 					p.quote = append(p.quote, c)
 				}
+			}
+			i++
+		}
+		if inq || insq {
+			// Stopped at a closing quote, which white space or the end
+			// of the line must follow.
+			if i+1 < len(line) && !isSpace(line[i+1]) {
+				return nil, protoErr("unbalanced quotes in request")
 			}
 			i++
 		}
