@@ -314,16 +314,24 @@ func (c *client) set(key, val []byte, now, at int64, nx, xx, get, keepTTL bool) 
 
 // GET key
 func getCmd(c *client, argv [][]byte, now int64) {
-	d := c.lp.srv.db
-	o := d.lookupRead(argv[1], now)
+	if o := c.readOrNull(argv[1], now, kString); o != nil {
+		c.addBulk(o.str)
+	}
+}
+
+// readOrNull is Redis's lookupKeyReadOrReply(c, key, null) then checkType:
+// key's value if it is of kind k, counting a keyspace hit or miss; nil
+// after a null reply (no key) or a WRONGTYPE one.
+func (c *client) readOrNull(key []byte, now int64, k kind) *object {
+	o := c.lp.srv.db.lookupRead(key, now)
 	switch {
 	case o == nil:
 		c.addNull()
-	case o.kind != kString:
+	case o.kind != k:
 		c.addError(errWrongType)
-	default:
-		c.addBulk(o.str)
+		o = nil
 	}
+	return o
 }
 
 // DEL key [key ...]
@@ -802,19 +810,14 @@ func hsetCmd(c *client, argv [][]byte, now int64) {
 
 // HGET key field
 func hgetCmd(c *client, argv [][]byte, now int64) {
-	d := c.lp.srv.db
-	o := d.lookupRead(argv[1], now)
-	switch {
-	case o == nil:
+	o := c.readOrNull(argv[1], now, kHash)
+	if o == nil {
+		return
+	}
+	if v, ok := o.hash[string(argv[2])]; ok {
+		c.addBulk(v)
+	} else {
 		c.addNull()
-	case o.kind != kHash:
-		c.addError(errWrongType)
-	default:
-		if v, ok := o.hash[string(argv[2])]; ok {
-			c.addBulk(v)
-		} else {
-			c.addNull()
-		}
 	}
 }
 
