@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -59,12 +60,10 @@ func TestEpollCtlStrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// [pid 1234] epoll_ctl(5, EPOLL_CTL_ADD, 7, {events=EPOLLIN|EPOLLRDHUP, ...}) = 0
-	call := regexp.MustCompile(`epoll_ctl\((\d+), (EPOLL_CTL_[A-Z]+), (\d+),.*= (-?\d+)`)
 	var ops []string
-	for _, c := range call.FindAllSubmatch(text, -1) {
-		if string(c[1]) == epfd && string(c[3]) == fd {
-			ops = append(ops, string(c[2])+" = "+string(c[4]))
+	for _, c := range parseEpollCtl(string(text)) {
+		if c.epfd == epfd && c.fd == fd {
+			ops = append(ops, c.op+" = "+c.result)
 		}
 	}
 	want := []string{"EPOLL_CTL_ADD = 0", "EPOLL_CTL_MOD = 0", "EPOLL_CTL_MOD = 0", "EPOLL_CTL_DEL = 0"}
@@ -104,5 +103,122 @@ func straceChild(t *testing.T) {
 		if err := s.op(fd, s.m); err != nil {
 			t.Fatalf("%s(%d, %v): %v", s.name, fd, s.m, err)
 		}
+	}
+}
+
+// ctlCall is one epoll_ctl call as strace printed it: the epoll fd, the
+// operation, the target fd and the result ("0", "-1", or "?" for a call
+// whose end the trace does not show).
+type ctlCall struct {
+	epfd, op, fd, result string
+}
+
+var (
+	// "1234 rest", "[pid 1234] rest" or just "rest" (no -f, one thread).
+	stracePid = regexp.MustCompile(`^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)?(.*)$`)
+	// The head of a call: epoll_ctl(5, EPOLL_CTL_MOD, 7, {events=...}
+	ctlHead = regexp.MustCompile(`^epoll_ctl\((\d+), (EPOLL_CTL_[A-Z]+), (\d+),`)
+	// The tail of a finished call: ") = 0" or ") = -1 EBADF (...)".
+	ctlResult = regexp.MustCompile(`\)\s*= (-?\d+|\?)`)
+)
+
+// parseEpollCtl returns the epoll_ctl calls in an strace -f log, in the
+// order they started. strace splits a call over two lines when another
+// thread's event (a syscall, or a signal such as the Go runtime's
+// preemption SIGURG) is printed while the call is in the kernel:
+//
+//	11413 epoll_ctl(5, EPOLL_CTL_MOD, 7, {events=EPOLLOUT, ...} <unfinished ...>
+//	11410 --- SIGURG {si_signo=SIGURG, ...} ---
+//	11413 <... epoll_ctl resumed>)          = 0
+//
+// The two halves are joined by thread id, so a split call counts once,
+// with its own result, wherever the halves fall.
+func parseEpollCtl(log string) []ctlCall {
+	var calls []ctlCall
+	open := map[string]int{} // thread id -> index in calls of its unfinished call
+	for _, line := range strings.Split(log, "\n") {
+		m := stracePid.FindStringSubmatch(strings.TrimRight(line, "\r"))
+		pid, rest := m[1]+m[2], m[3]
+		if after, ok := strings.CutPrefix(rest, "<... epoll_ctl resumed>"); ok {
+			if i, ok := open[pid]; ok {
+				delete(open, pid)
+				if r := ctlResult.FindStringSubmatch(after); r != nil {
+					calls[i].result = r[1]
+				}
+			}
+			continue
+		}
+		h := ctlHead.FindStringSubmatch(rest)
+		if h == nil {
+			continue
+		}
+		c := ctlCall{epfd: h[1], op: h[2], fd: h[3], result: "?"}
+		if strings.HasSuffix(rest, "<unfinished ...>") {
+			open[pid] = len(calls)
+		} else if r := ctlResult.FindStringSubmatch(rest); r != nil {
+			c.result = r[1]
+		}
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// TestParseEpollCtl runs the parser on recorded strace -f logs: plain
+// lines, "[pid N]" prefixes, calls split by another thread's signal or
+// syscall (also two threads' calls split across each other), failed calls,
+// and a call whose end is missing.
+func TestParseEpollCtl(t *testing.T) {
+	cases := []struct {
+		name string
+		log  string
+		want []ctlCall
+	}{
+		{
+			name: "whole lines",
+			log: `11413 epoll_ctl(5, EPOLL_CTL_ADD, 7, {events=EPOLLIN|EPOLLRDHUP, data={u32=7, u64=7}}) = 0
+11413 epoll_ctl(5, EPOLL_CTL_MOD, 7, {events=EPOLLIN|EPOLLOUT|EPOLLRDHUP, data={u32=7, u64=7}}) = 0
+11413 epoll_ctl(5, EPOLL_CTL_DEL, 7, NULL) = -1 EBADF (Bad file descriptor)
+`,
+			want: []ctlCall{{"5", "EPOLL_CTL_ADD", "7", "0"}, {"5", "EPOLL_CTL_MOD", "7", "0"}, {"5", "EPOLL_CTL_DEL", "7", "-1"}},
+		},
+		{
+			// The failure this parser was written for: SIGURG on another
+			// thread split the second MOD, and the old line-by-line regexp
+			// saw only ADD, MOD, DEL.
+			name: "split by a signal",
+			log: `11413 epoll_ctl(5, EPOLL_CTL_ADD, 7, {events=EPOLLIN|EPOLLRDHUP, data={u32=7, u64=7}}) = 0
+11413 epoll_ctl(5, EPOLL_CTL_MOD, 7, {events=EPOLLIN|EPOLLOUT|EPOLLRDHUP, data={u32=7, u64=7}}) = 0
+11413 epoll_ctl(5, EPOLL_CTL_MOD, 7, {events=EPOLLOUT, data={u32=7, u64=7}} <unfinished ...>
+11410 --- SIGURG {si_signo=SIGURG, si_code=SI_TKILL, si_pid=11410, si_uid=0} ---
+11413 <... epoll_ctl resumed>)          = 0
+11413 epoll_ctl(5, EPOLL_CTL_DEL, 7, NULL) = 0
+11413 +++ exited with 0 +++
+`,
+			want: []ctlCall{{"5", "EPOLL_CTL_ADD", "7", "0"}, {"5", "EPOLL_CTL_MOD", "7", "0"}, {"5", "EPOLL_CTL_MOD", "7", "0"}, {"5", "EPOLL_CTL_DEL", "7", "0"}},
+		},
+		{
+			name: "two threads split across each other, [pid N] prefix",
+			log: `[pid 201] epoll_ctl(5, EPOLL_CTL_ADD, 7, {events=EPOLLIN, data={u32=7, u64=7}} <unfinished ...>
+[pid 202] epoll_ctl(5, EPOLL_CTL_ADD, 8, {events=EPOLLIN, data={u32=8, u64=8}} <unfinished ...>
+[pid 202] <... epoll_ctl resumed>) = -1 EEXIST (File exists)
+[pid 201] <... epoll_ctl resumed> ) = 0
+`,
+			want: []ctlCall{{"5", "EPOLL_CTL_ADD", "7", "0"}, {"5", "EPOLL_CTL_ADD", "8", "-1"}},
+		},
+		{
+			name: "no pid column (one thread), call never finished",
+			log: `epoll_ctl(3, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=4}}) = 0
+epoll_ctl(3, EPOLL_CTL_DEL, 4, NULL <unfinished ...>
++++ killed by SIGKILL +++
+`,
+			want: []ctlCall{{"3", "EPOLL_CTL_ADD", "4", "0"}, {"3", "EPOLL_CTL_DEL", "4", "?"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := parseEpollCtl(c.log); !slices.Equal(got, c.want) {
+				t.Errorf("parseEpollCtl:\n got %v\nwant %v", got, c.want)
+			}
+		})
 	}
 }
