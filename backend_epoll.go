@@ -9,8 +9,8 @@
 //
 // Every wait starts with a zero-timeout epoll_pwait through RawSyscall: it
 // cannot block, and skipping the scheduler hand-off of a call that may block
-// (entersyscall/exitsyscall) saves about a third of the call here
-// (shared/bench/BASELINE.md). Only when that peek finds nothing does a wait
+// (entersyscall/exitsyscall) saves about a third of the call on the machine
+// bench/ reports on. Only when that peek finds nothing does a wait
 // that may block make the blocking call. Under load the peek usually finds
 // something; when idle it costs one extra call of about 1 µs before a sleep.
 // On aeserver under redis-benchmark -c 50 -P 1 this came out 1-3% lower in

@@ -4,7 +4,7 @@
 // every unix so that Linux runs the whole suite on two backends and users can
 // force it where epoll or kqueue misbehave (AEMUX_BACKEND=poll). Like Redis's
 // ae_select.c it costs O(registered fds) per Wait (about 37 ns per idle fd
-// here, shared/bench/BASELINE.md); registration is O(1): an fd -> slot index,
+// on the machine bench/ reports on); registration is O(1): an fd -> slot index,
 // and delete swaps the last slot into the hole.
 //
 // Quirks handled here:

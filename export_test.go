@@ -25,12 +25,12 @@ type BrokenBackend struct {
 
 // BrokenBackends lists the broken test backends.
 var BrokenBackends = []BrokenBackend{
-	{"broken-dup", "reports every event twice in one wait", "10_FreshSocketpair"},
-	{"broken-phantom", "invents a Readable|Writable event for an idle registered fd", "10_FreshSocketpair"},
-	{"broken-nodel", "ignores deregistration, so the kernel keeps reporting the fd", "03_DelPartOfMask"},
-	{"broken-early", "ends timed waits at a quarter of the timeout, claiming a wake-up", "22_TimedWaitNeverEarly"},
-	{"broken-nowake", "does nothing on wake", "23_WakeBeforeWait"},
-	{"broken-leak", "releases no kernel fd on close", "27_CloexecNoLeak"},
+	{"broken-dup", "reports every event twice in one wait", "Readiness/FreshSocketpair"},
+	{"broken-phantom", "invents a Readable|Writable event for an idle registered fd", "Readiness/FreshSocketpair"},
+	{"broken-nodel", "ignores deregistration, so the kernel keeps reporting the fd", "Register/DelPartOfMask"},
+	{"broken-early", "ends timed waits at a quarter of the timeout, claiming a wake-up", "Wait/TimedWaitNeverEarly"},
+	{"broken-nowake", "does nothing on wake", "Wait/WakeBeforeWait"},
+	{"broken-leak", "releases no kernel fd on close", "Lifetime/CloexecNoLeak"},
 }
 
 // OddBackend is a legal-but-odd test backend: it reverses the order of

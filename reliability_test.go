@@ -8,7 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aemux/mux"
-	"github.com/aemux/mux/tests/fdmodel"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 // Every test of the package must leave no goroutine behind.
@@ -17,12 +17,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // 1,000 Open/Close cycles on each backend leave the fd count unchanged.
 func TestOpenCloseLeaksNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
-		before := fdmodel.OpenFds(t)
+		before := fdtest.OpenFds()
 		for range 1000 {
 			p, err := mux.Open(64, mux.WithBackend(name))
 			require.NoError(t, err)
 			require.NoError(t, p.Close())
 		}
-		assert.Equal(t, before, fdmodel.OpenFds(t))
+		assert.Equal(t, before, fdtest.OpenFds())
 	})
 }

@@ -19,8 +19,10 @@ import (
 const selfTestEnv = "AEMUX_SELFTEST_INNER"
 
 // openWith is RunPoller's constructor for the backend name.
-func openWith(name string) func(int) (*mux.Poller, error) {
-	return func(setsize int) (*mux.Poller, error) { return mux.Open(setsize, mux.WithBackend(name)) }
+func openWith(name string) tests.PollerOpener {
+	return func(setsize int, opts ...mux.Option) (*mux.Poller, error) {
+		return mux.Open(setsize, append([]mux.Option{mux.WithBackend(name)}, opts...)...)
+	}
 }
 
 // TestSelfTestInner runs tests.RunPoller on the test backend named by

@@ -14,9 +14,10 @@ import (
 )
 
 // The full conformance suite is tests.RunLoop, run on every backend by
-// tests/loop_backends_test.go. This file measures.
+// tests/backends_test.go. This file measures.
 
-// TestProcessEventsNoAllocs (CONFORMANCE.md 45): with 100 fds firing on
+// TestProcessEventsNoAllocs (a heavier load than the suite's
+// Process/NoAllocs): with 100 fds firing on
 // every call, ten timers firing, read and write handlers, a posted function
 // and both hooks, a steady-state ProcessEvents allocates nothing.
 func TestProcessEventsNoAllocs(t *testing.T) {

@@ -4,15 +4,15 @@ package tests
 
 import "golang.org/x/sys/unix"
 
-// ptThreadSignaller returns a function that sends sig to the calling
+// threadSignaller returns a function that sends sig to the calling
 // thread: the caller locks its goroutine to the thread first. On Linux it
-// is tgkill(2), so every signal interrupts that very thread; ptSignalsHit
+// is tgkill(2), so every signal interrupts that very thread; signalsHit
 // says so.
-func ptThreadSignaller(sig unix.Signal) func() error {
+func threadSignaller(sig unix.Signal) func() error {
 	pid, tid := unix.Getpid(), unix.Gettid()
 	return func() error { return unix.Tgkill(pid, tid, sig) }
 }
 
-// ptSignalsHit is true where ptThreadSignaller reaches the waiting thread
+// signalsHit is true where threadSignaller reaches the waiting thread
 // for sure, so a timed Wait under a signal storm must see EINTR.
-const ptSignalsHit = true
+const signalsHit = true

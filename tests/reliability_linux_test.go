@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
-	"github.com/aemux/mux/internal/fdtest"
 )
 
 // TestPollerSignalStorm: blocking Waits on a thread that gets SIGUSR1 from
@@ -23,14 +23,11 @@ func TestPollerSignalStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped with -short: one second of storm per backend")
 	}
-	eachBackend(t, func(t *testing.T, name string) {
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
 		p, err := mux.Open(1024, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer p.Close()
-		r, w, err := fdtest.Pipe()
-		require.NoError(t, err)
-		defer unix.Close(r)
-		defer unix.Close(w)
+		r, w := h.pipe()
 		require.NoError(t, p.Add(r, event.Readable))
 
 		stop := signalStorm(50 * time.Microsecond)
@@ -67,7 +64,7 @@ func TestPollerSignalStorm(t *testing.T) {
 
 // TestLoopSignalStormDuringMain: Main runs on a thread that gets SIGUSR1
 // from tgkill(2) every 50 µs (Linux only: other kernels deliver a
-// process-directed signal to any thread, a case RunLoop's 43/WaitEINTR
+// process-directed signal to any thread, a case RunLoop's Wait/SingleFdEINTR
 // covers everywhere), for one second per backend, while another goroutine
 // writes a pipe in ping-pong (a byte, then it waits for the read handler
 // to have consumed it) and a 1 ms periodic timer runs. Main must return
@@ -77,19 +74,16 @@ func TestLoopSignalStormDuringMain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped with -short: one second of storm per backend")
 	}
-	eachBackend(t, func(t *testing.T, name string) {
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
 		l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer l.Close()
-		r, w, err := fdtest.Pipe()
-		require.NoError(t, err)
-		defer unix.Close(r)
-		defer unix.Close(w)
+		r, w := h.pipe()
 
 		acks := make(chan int, 1)
 		read := 0 // loop goroutine; read after Main returned
 		require.NoError(t, l.AddEvent(r, event.Readable, func(*aeloop.Loop, int, any, event.Mask) {
-			if n := len(loopDrain(r)); n > 0 {
+			if n, _ := drain(r); n > 0 {
 				read += n
 				acks <- n
 			}
@@ -115,7 +109,7 @@ func TestLoopSignalStormDuringMain(t *testing.T) {
 			defer l.Stop()
 			for end := time.Now().Add(time.Second); time.Now().Before(end); {
 				if n, err := unix.Write(w, []byte{1}); n != 1 || err != nil {
-					t.Errorf("write: %d, %v", n, err)
+					assert.Fail(t, fmt.Sprintf("write: %d, %v", n, err))
 					return
 				}
 				written++
@@ -136,7 +130,7 @@ func TestLoopSignalStormDuringMain(t *testing.T) {
 		assert.False(t, lost, "a write to the pipe was not reported within 2 s")
 		assert.Equal(t, written, read, "bytes written and read by the handler")
 		require.NotEmpty(t, late, "the 1 ms timer never ran twice")
-		median, p99, worst := ptPercentiles(late)
+		median, p99, worst := percentiles(late)
 		t.Logf("%s: %d signals, %d ping-pong rounds, %d timer runs: lateness median %v, p99 %v, max %v (min %v)",
 			name, sent, written, len(late)+1, median, p99, worst, late[0])
 		assert.GreaterOrEqual(t, late[0], time.Duration(0), "the timer ran early")

@@ -2,47 +2,30 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
 	"github.com/aemux/mux/internal/fdtest"
-	"github.com/aemux/mux/tests/fdmodel"
 )
 
 // Fault injection on every backend: Close racing a blocked Wait or Main,
 // fds closed behind the loop's back, fd leaks over many loops. The signal
 // storm is in reliability_linux_test.go (it needs tgkill).
 
-// eachBackend runs fn as one subtest per backend built here.
-func eachBackend(t *testing.T, fn func(t *testing.T, name string)) {
+// eachBackend runs fn as one subtest per backend built here, with a
+// harness (no watchdog: these tests bound their own waits).
+func eachBackend(t *testing.T, fn func(t *testing.T, h *harness, name string)) {
 	for _, name := range mux.Backends() {
-		t.Run(name, func(t *testing.T) { fn(t, name) })
+		t.Run(name, func(t *testing.T) { fn(t, newHarness(t, nil, nil), name) })
 	}
-}
-
-// relPair returns a socketpair, closed when t ends unless closed before
-// (the caller then sets the number to -1).
-func relPair(t *testing.T) (a, b *int) {
-	t.Helper()
-	x, y, err := fdtest.Socketpair()
-	require.NoError(t, err)
-	a, b = &x, &y
-	t.Cleanup(func() {
-		for _, fd := range []*int{a, b} {
-			if *fd >= 0 {
-				unix.Close(*fd)
-			}
-		}
-	})
-	return a, b
 }
 
 // relWithin receives from ch, or fails t after d.
@@ -52,7 +35,7 @@ func relWithin[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T
 	case v := <-ch:
 		return v
 	case <-time.After(d):
-		t.Fatalf("%s: nothing after %v", what, d)
+		require.FailNow(t, fmt.Sprintf("%s: nothing after %v", what, d))
 		var zero T
 		return zero
 	}
@@ -62,14 +45,14 @@ func relWithin[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T
 // rounds: every Wait returns ErrClosed, promptly, and never anything else.
 // Close comes at a random moment, sometimes before the Wait starts.
 func TestPollerCloseWhileWaitingRounds(t *testing.T) {
-	eachBackend(t, func(t *testing.T, name string) {
-		a, _ := relPair(t)
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
+		a, _ := h.socketpair()
 		rng := rand.New(rand.NewPCG(1, 2))
 		blocked := 0
 		for round := range 200 {
 			p, err := mux.Open(1024, mux.WithBackend(name))
 			require.NoError(t, err)
-			require.NoError(t, p.Add(*a, event.Readable)) // idle: Wait blocks
+			require.NoError(t, p.Add(a, event.Readable)) // idle: Wait blocks
 			res := make(chan error, 1)
 			entered := make(chan struct{})
 			go func() {
@@ -85,13 +68,9 @@ func TestPollerCloseWhileWaitingRounds(t *testing.T) {
 				time.Sleep(d)
 				blocked++
 			}
-			if err := p.Close(); err != nil {
-				t.Fatalf("round %d: Close: %v", round, err)
-			}
+			require.NoError(t, p.Close(), "round %d: Close", round)
 			err = relWithin(t, res, 5*time.Second, "Wait after Close")
-			if !errors.Is(err, mux.ErrClosed) {
-				t.Fatalf("round %d: Wait returned %v; want ErrClosed", round, err)
-			}
+			require.ErrorIs(t, err, mux.ErrClosed, "round %d: Wait returned %v; want ErrClosed", round, err)
 			assert.ErrorIs(t, p.Close(), mux.ErrClosed, "round %d: second Close", round)
 		}
 		t.Logf("%s: 200 rounds, %d with Close after a pause", name, blocked)
@@ -104,18 +83,18 @@ func TestPollerCloseWhileWaitingRounds(t *testing.T) {
 // finalizers run exactly once each, all on the loop goroutine (or all in
 // Close, when Close came before Main started).
 func TestLoopCloseWhileInMainRounds(t *testing.T) {
-	eachBackend(t, func(t *testing.T, name string) {
-		a, _ := relPair(t)
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
+		a, _ := h.socketpair()
 		rng := rand.New(rand.NewPCG(3, 4))
-		closeG, inMain := loopGoroutineID(), 0
+		closeG, inMain := goroutineID(), 0
 		for round := range 200 {
 			l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
 			require.NoError(t, err)
-			require.NoError(t, l.AddEvent(*a, event.Readable, loopNop, nil)) // idle
+			require.NoError(t, l.AddEvent(a, event.Readable, nopHandler, nil)) // idle
 			var loopG int64
 			var ranOn []int64 // loop goroutine only; read after Main returned
-			record := func() { ranOn = append(ranOn, loopGoroutineID()) }
-			_, err = l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { record() })
+			record := func() { ranOn = append(ranOn, goroutineID()) }
+			_, err = l.AddTimer(time.Hour, nopTimer, nil, func(*aeloop.Loop, any) { record() })
 			require.NoError(t, err)
 			_, err = l.AddTimer(time.Duration(rng.IntN(200))*time.Microsecond,
 				func(*aeloop.Loop, int64, any) time.Duration { return 50 * time.Microsecond },
@@ -125,35 +104,27 @@ func TestLoopCloseWhileInMainRounds(t *testing.T) {
 			res := make(chan error, 1)
 			entered := make(chan struct{})
 			go func() {
-				loopG = loopGoroutineID()
+				loopG = goroutineID()
 				close(entered)
 				res <- l.Main()
 			}()
 			<-entered
 			time.Sleep(time.Duration(rng.IntN(400)) * time.Microsecond)
-			if err := l.Close(); err != nil {
-				t.Fatalf("round %d: Close: %v", round, err)
-			}
+			require.NoError(t, l.Close(), "round %d: Close", round)
 			err = relWithin(t, res, 5*time.Second, "Main after Close")
-			if !errors.Is(err, mux.ErrClosed) {
-				t.Fatalf("round %d: Main returned %v; want ErrClosed", round, err)
-			}
-			if len(ranOn) != 3 {
-				t.Fatalf("round %d: %d of 1 posted function + 2 finalizers ran", round, len(ranOn))
-			}
+			require.ErrorIs(t, err, mux.ErrClosed, "round %d: Main returned %v; want ErrClosed", round, err)
+			require.Equal(t, 3, len(ranOn), "round %d: %d of 1 posted function + 2 finalizers ran", round, len(ranOn))
 			// On the loop goroutine if Main had started, else in Close:
 			// all in one place either way.
 			where := ranOn[0]
 			if where == loopG {
 				inMain++
 			} else if where != closeG {
-				t.Fatalf("round %d: ran on goroutine %d: neither the loop's (%d) nor Close's (%d)",
-					round, where, loopG, closeG)
+				require.FailNow(t, fmt.Sprintf("round %d: ran on goroutine %d: neither the loop's (%d) nor Close's (%d)",
+					round, where, loopG, closeG))
 			}
 			for _, g := range ranOn {
-				if g != where {
-					t.Fatalf("round %d: finalizers and posted functions ran on goroutines %v", round, ranOn)
-				}
+				require.Equal(t, where, g, "round %d: finalizers and posted functions ran on goroutines %v", round, ranOn)
 			}
 		}
 		t.Logf("%s: 200 rounds, %d closed while Main ran (the others before it started)", name, inMain)
@@ -169,23 +140,20 @@ func TestLoopCloseWhileInMainRounds(t *testing.T) {
 // events. The new owner registers Readable|Writable, a different interest
 // from the old Readable: see package mux's portability rules.
 func TestLoopFdClosedBehindItsBack(t *testing.T) {
-	eachBackend(t, func(t *testing.T, name string) {
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
 		l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer l.Close()
-		a, b := relPair(t)
-		num := *a
+		a, b := h.socketpair()
+		num := a
 		var oldCalls []event.Mask
 		reused := false
 		require.NoError(t, l.AddEvent(num, event.Readable, func(_ *aeloop.Loop, fd int, _ any, m event.Mask) {
 			oldCalls = append(oldCalls, m)
-			if reused {
-				t.Errorf("the old handler got %v for the new socket under fd %d", m, fd)
-			}
+			assert.False(t, reused, "the old handler got %v for the new socket under fd %d", m, fd)
 		}, nil))
-		loopWrite(t, *b, "x") // ready when closed: the worst case for a spin
-		unix.Close(*a)        // "another part of the program"
-		*a = -1
+		h.write(b, "x") // ready when closed: the worst case for a spin
+		h.close(a)      // "another part of the program"
 
 		ticks := 0
 		_, err = l.AddTimer(10*time.Millisecond, func(*aeloop.Loop, int64, any) time.Duration {
@@ -210,32 +178,18 @@ func TestLoopFdClosedBehindItsBack(t *testing.T) {
 		}
 
 		// Take the number back with a new socketpair.
-		var x, y *int
-		for try := 0; try < 64 && x == nil; try++ {
-			p, q := relPair(t)
-			switch num {
-			case *p:
-				x, y = p, q
-			case *q:
-				x, y = q, p
-			default:
-				unix.Close(*p)
-				unix.Close(*q)
-				*p, *q = -1, -1
-			}
-		}
-		require.NotNil(t, x, "fd %d did not come back", num)
+		x, y := h.socketpairAt(num)
 		reused = true
 		var newCalls []event.Mask
-		require.NoError(t, l.AddEvent(*x, event.Readable|event.Writable, func(l *aeloop.Loop, fd int, _ any, m event.Mask) {
+		require.NoError(t, l.AddEvent(x, event.Readable|event.Writable, func(l *aeloop.Loop, fd int, _ any, m event.Mask) {
 			newCalls = append(newCalls, m)
 			if m&event.Readable != 0 {
-				loopDrain(fd)
+				drain(fd)
 			}
 			l.DelEvent(fd, event.Writable) // writable once is enough
 		}, "new"))
-		assert.Equal(t, "new", l.GetClientData(*x))
-		loopWrite(t, *y, "y")
+		assert.Equal(t, "new", l.GetClientData(x))
+		h.write(y, "y")
 		for i := 0; i < 50 && len(newCalls) == 0; i++ {
 			_, err := l.ProcessEvents(aeloop.FileEvents | aeloop.DontWait)
 			require.NoError(t, err)
@@ -245,7 +199,7 @@ func TestLoopFdClosedBehindItsBack(t *testing.T) {
 		assert.Equal(t, event.Readable|event.Writable, newCalls[0]&event.IO,
 			"the new socket is readable and writable")
 		// Its Readable interest keeps working after the first report.
-		loopWrite(t, *y, "z")
+		h.write(y, "z")
 		for i := 0; i < 50 && len(newCalls) < 2; i++ {
 			_, err := l.ProcessEvents(aeloop.FileEvents | aeloop.DontWait)
 			require.NoError(t, err)
@@ -253,7 +207,7 @@ func TestLoopFdClosedBehindItsBack(t *testing.T) {
 		}
 		require.Len(t, newCalls, 2, "the second write to the new socket")
 		assert.Equal(t, event.Readable, newCalls[1]&event.IO)
-		l.DelEvent(*x, event.Readable|event.Writable)
+		l.DelEvent(x, event.Readable|event.Writable)
 	})
 }
 
@@ -261,15 +215,15 @@ func TestLoopFdClosedBehindItsBack(t *testing.T) {
 // registered, a timer and a posted function, leave the process's fd count
 // unchanged.
 func TestCreateLoopCloseLeaksNothing(t *testing.T) {
-	eachBackend(t, func(t *testing.T, name string) {
-		a, _ := relPair(t)
-		before := fdmodel.OpenFds(t)
+	eachBackend(t, func(t *testing.T, h *harness, name string) {
+		a, _ := h.socketpair()
+		before := fdtest.OpenFds()
 		fins, posts := 0, 0
 		for i := range 1000 {
 			l, err := aeloop.CreateLoop(256, mux.WithBackend(name))
 			require.NoError(t, err)
-			require.NoError(t, l.AddEvent(*a, event.Readable, loopNop, nil))
-			_, err = l.AddTimer(time.Hour, loopTimerNop, nil, func(*aeloop.Loop, any) { fins++ })
+			require.NoError(t, l.AddEvent(a, event.Readable, nopHandler, nil))
+			_, err = l.AddTimer(time.Hour, nopTimer, nil, func(*aeloop.Loop, any) { fins++ })
 			require.NoError(t, err)
 			require.NoError(t, l.Post(func(*aeloop.Loop) { posts++ }))
 			if i%2 == 0 {
@@ -278,7 +232,7 @@ func TestCreateLoopCloseLeaksNothing(t *testing.T) {
 			}
 			require.NoError(t, l.Close(), "cycle %d", i)
 		}
-		assert.Equal(t, before, fdmodel.OpenFds(t), "fds open before and after 1,000 loops")
+		assert.Equal(t, before, fdtest.OpenFds(), "fds open before and after 1,000 loops")
 		assert.Equal(t, 1000, fins)
 		assert.Equal(t, 1000, posts)
 	})

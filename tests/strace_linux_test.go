@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
@@ -23,7 +24,7 @@ import (
 // strace.
 const straceChildEnv = "AEMUX_STRACE_CHILD"
 
-// TestEpollCtlStrace checks scenario 1 at the kernel itself, without the
+// TestEpollCtlStrace checks Register/AddReadThenWrite at the kernel itself, without the
 // Poller's own counters: Add(R), Add(W), Add(W), Del(R), Del(W) on one fd
 // make exactly EPOLL_CTL_ADD, MOD, MOD, DEL, as seen by
 // strace -f -e trace=epoll_ctl on a child process. Without strace it fails
@@ -38,9 +39,7 @@ func TestEpollCtlStrace(t *testing.T) {
 	}
 	strace, err := exec.LookPath("strace")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("strace is not on PATH and $CI is set: CI must install strace (%v)", err)
-		}
+		require.Empty(t, os.Getenv("CI"), "strace is not on PATH and $CI is set: CI must install strace (%v)", err)
 		t.Skipf("strace is not on PATH (%v): install it to check the epoll_ctl calls at the kernel; CI does", err)
 	}
 	trace := filepath.Join(t.TempDir(), "strace.txt")
@@ -48,18 +47,12 @@ func TestEpollCtlStrace(t *testing.T) {
 		os.Args[0], "-test.run=^TestEpollCtlStrace$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), straceChildEnv+"=1")
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("strace %v: %v\n%s", cmd.Args[1:], err, out)
-	}
+	require.NoError(t, err, "strace %v\n%s", cmd.Args[1:], out)
 	m := regexp.MustCompile(`AEMUX_STRACE epfd=(\d+) fd=(\d+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("the child printed no AEMUX_STRACE line:\n%s", out)
-	}
+	require.NotNil(t, m, "the child printed no AEMUX_STRACE line:\n%s", out)
 	epfd, fd := string(m[1]), string(m[2])
 	text, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ops []string
 	for _, c := range parseEpollCtl(string(text)) {
 		if c.epfd == epfd && c.fd == fd {
@@ -67,26 +60,17 @@ func TestEpollCtlStrace(t *testing.T) {
 		}
 	}
 	want := []string{"EPOLL_CTL_ADD = 0", "EPOLL_CTL_MOD = 0", "EPOLL_CTL_MOD = 0", "EPOLL_CTL_DEL = 0"}
-	if !slices.Equal(ops, want) {
-		t.Errorf("epoll_ctl calls on epoll fd %s for fd %s: %v; want %v\nstrace output:\n%s", epfd, fd, ops, want, text)
-	}
+	assert.Equal(t, want, ops, "epoll_ctl calls on epoll fd %s for fd %s\nstrace output:\n%s", epfd, fd, text)
 	t.Logf("epoll_ctl(%s, ..., %s): %v", epfd, fd, ops)
 }
 
 // straceChild is the traced program: one fd, five mask changes.
 func straceChild(t *testing.T) {
-	p, err := mux.Open(ptSetSize, mux.WithBackend("epoll"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
-	fd := fds[0]
+	h := newHarness(t, func(setsize int, opts ...mux.Option) (*mux.Poller, error) {
+		return mux.Open(setsize, append([]mux.Option{mux.WithBackend("epoll")}, opts...)...)
+	}, nil)
+	p := h.open(pollerSetSize)
+	fd, _ := h.socketpair()
 	fmt.Println("AEMUX_STRACE epfd=" + strconv.Itoa(p.Fd()) + " fd=" + strconv.Itoa(fd))
 	steps := []struct {
 		op   func(int, event.Mask) error
@@ -100,9 +84,7 @@ func straceChild(t *testing.T) {
 		{p.Del, "Del", event.Writable},
 	}
 	for _, s := range steps {
-		if err := s.op(fd, s.m); err != nil {
-			t.Fatalf("%s(%d, %v): %v", s.name, fd, s.m, err)
-		}
+		require.NoError(t, s.op(fd, s.m), "%s(%d, %v)", s.name, fd, s.m)
 	}
 }
 
@@ -216,9 +198,7 @@ epoll_ctl(3, EPOLL_CTL_DEL, 4, NULL <unfinished ...>
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := parseEpollCtl(c.log); !slices.Equal(got, c.want) {
-				t.Errorf("parseEpollCtl:\n got %v\nwant %v", got, c.want)
-			}
+			assert.Equal(t, c.want, parseEpollCtl(c.log))
 		})
 	}
 }

@@ -12,7 +12,7 @@ import (
 // which are non-blocking, so the calls cannot block: they go through
 // RawSyscall and skip the scheduler hand-off that unix.Read and unix.Write
 // make for calls that may block (entersyscall/exitsyscall, about 0.5 µs a
-// call on the benchmark machine, shared/bench/BASELINE.md). Go's runtime
+// call on the machine bench/ reports on). Go's runtime
 // poller makes the same choice for its non-blocking epoll_wait.
 func sysRead(fd int, p []byte) (int, error) { return rawIO(unix.SYS_READ, fd, p) }
 

@@ -11,8 +11,6 @@ package fdmodel
 
 import (
 	"fmt"
-	"os"
-	"testing"
 
 	"golang.org/x/sys/unix"
 
@@ -193,15 +191,4 @@ func (s *Set) CloseAll() {
 			s.Close(e)
 		}
 	}
-}
-
-// OpenFds counts the process's open fds, from /proc/self/fd; where that
-// does not exist it skips tb, saying why.
-func OpenFds(tb testing.TB) int {
-	tb.Helper()
-	d, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		tb.Skipf("cannot count the process's fds without /proc/self/fd: %v", err)
-	}
-	return len(d)
 }
