@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -50,19 +51,37 @@ func percentiles(d []time.Duration) (median, p99, worst time.Duration) {
 	return d[len(d)/2], d[(len(d)*99)/100], d[len(d)-1]
 }
 
+// storm is a running signalStorm.
+type storm struct {
+	sent atomic.Int64
+	stop func()
+}
+
+// Sent returns how many signals have been sent so far; safe from any
+// goroutine.
+func (s *storm) Sent() int { return int(s.sent.Load()) }
+
+// Stop ends the storm and returns how many signals were sent. Call it
+// from the goroutine that started the storm: it unlocks that goroutine's
+// thread.
+func (s *storm) Stop() int {
+	s.stop()
+	return s.Sent()
+}
+
 // signalStorm locks the calling goroutine to its thread and sends it
 // SIGUSR1 every interval (threadSignaller: tgkill on Linux, so that a
 // blocking poll in that very thread is interrupted with EINTR; elsewhere
-// the kernel picks the thread, so only sometimes) until the returned
-// function is called from the same goroutine; that returns how many
-// signals were sent.
-func signalStorm(interval time.Duration) (stop func() (sent int)) {
+// the kernel picks the thread, so only sometimes) until Stop. On a loaded
+// machine the ticker falls behind, so tests that need a number of signals
+// wait for Sent to reach it rather than for a time.
+func signalStorm(interval time.Duration) *storm {
 	runtime.LockOSThread()
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGUSR1)
 	send := threadSignaller(unix.SIGUSR1)
 	quit, done := make(chan struct{}), make(chan struct{})
-	n := 0
+	st := &storm{}
 	go func() {
 		defer close(done)
 		tk := time.NewTicker(interval)
@@ -73,19 +92,19 @@ func signalStorm(interval time.Duration) (stop func() (sent int)) {
 				return
 			case <-tk.C:
 				if send() == nil {
-					n++
+					st.sent.Add(1)
 				}
 			case <-ch:
 			}
 		}
 	}()
-	return func() int {
+	st.stop = func() {
 		close(quit)
 		<-done
 		signal.Stop(ch)
 		runtime.UnlockOSThread()
-		return n
 	}
+	return st
 }
 
 // goroutineID returns the id of the calling goroutine, from its stack

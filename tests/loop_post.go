@@ -184,11 +184,11 @@ func loopWait(t *testing.T, h *harness, _ *aeloop.Loop) {
 
 func loopWaitEINTR(t *testing.T, h *harness, l *aeloop.Loop) {
 	a, _ := h.socketpair()
-	stop := signalStorm(2 * time.Millisecond)
+	st := signalStorm(2 * time.Millisecond)
 	start := time.Now()
 	m, err := aeloop.Wait(a, event.Readable, 200*time.Millisecond)
 	el := time.Since(start)
-	stop()
+	st.Stop()
 	require.NoError(t, err, "EINTR surfaced")
 	assert.Equal(t, event.None, m)
 	assert.GreaterOrEqual(t, el, 200*time.Millisecond, "a signal ended the wait early")
@@ -200,10 +200,10 @@ func loopWaitEINTR(t *testing.T, h *harness, l *aeloop.Loop) {
 		return aeloop.NoMore
 	}, nil, nil)
 	require.NoError(t, err)
-	stop = signalStorm(2 * time.Millisecond)
+	st = signalStorm(2 * time.Millisecond)
 	n, err := l.ProcessEvents(aeloop.TimeEvents)
 	el = time.Since(start)
-	stop()
+	st.Stop()
 	require.NoError(t, err, "EINTR surfaced")
 	assert.Equal(t, 1, n, "a signal ended the poll before the timer was due")
 	assert.Equal(t, 1, ran)

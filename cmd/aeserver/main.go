@@ -89,6 +89,13 @@ func run(args []string) int {
 	if cfg.loops > runtime.GOMAXPROCS(0) {
 		runtime.GOMAXPROCS(cfg.loops)
 	}
+	// Catch SIGINT and SIGTERM before listening: a client (or a test) that
+	// sees the port open may signal at once, and the default action would
+	// kill the process without removing the Unix socket file. A signal that
+	// comes before the loops run waits in the channel.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	defer signal.Stop(sigs)
 	s, err := newServer(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aeserver:", err)
@@ -109,8 +116,6 @@ func run(args []string) int {
 			f.Close()
 		}()
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
 	go func() {
 		sig := <-sigs
 		s.logf("%v: shutting down", sig)
