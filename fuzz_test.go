@@ -156,7 +156,7 @@ func (h *harness) step(op byte, a, b int) {
 		want := "nil"
 		if m.Num >= h.setsize {
 			want = "ErrRange"
-		} else if mask&^event.Registrable != 0 {
+		} else if mask&^event.IO != 0 {
 			want = "ErrBadMask"
 		}
 		if op == 5 {
@@ -167,12 +167,7 @@ func (h *harness) step(op byte, a, b int) {
 		} else {
 			h.each(fmt.Sprintf("Del(%d, %v)", m.Num, mask), want, func(p *mux.Poller) error { return p.Del(m.Num, mask) })
 			if want == "nil" {
-				if mask&event.Writable != 0 {
-					mask |= event.Barrier
-				}
-				if h.masks[m] &^= mask; h.masks[m]&event.IO == 0 {
-					h.masks[m] = event.None
-				}
+				h.masks[m] &^= mask
 			}
 		}
 		for _, p := range h.pollers {
@@ -228,7 +223,7 @@ func (h *harness) step(op byte, a, b int) {
 			want = "ErrRange"
 		}
 		h.each(fmt.Sprintf("Del(%d) before close", m.Num), want, func(p *mux.Poller) error {
-			return p.Del(m.Num, event.Registrable)
+			return p.Del(m.Num, event.IO)
 		})
 		h.masks[m] = event.None
 		h.fds.Close(m)

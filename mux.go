@@ -1,7 +1,8 @@
 // Package mux is the portable readiness Poller under aemux: one small API over
 // the best multiplexer the kernel has (epoll on Linux, kqueue on macOS and the
-// BSDs) and over poll(2) everywhere, with the per-fd mask table that Redis's
-// ae keeps in events[fd].mask.
+// BSDs) and over poll(2) everywhere, with a per-fd table of the registered
+// interest: the Readable and Writable part of the mask Redis's ae keeps in
+// events[fd].mask (Barrier, the rest of it, is package aeloop's).
 //
 // A Poller watches file descriptors for readiness. Add merges bits into an
 // fd's interest, Del removes them, Wait reports what is ready. The Poller
@@ -347,82 +348,90 @@ func (p *Poller) check(fd int, mask event.Mask) error {
 	if fd < 0 || fd >= len(p.masks) {
 		return fmt.Errorf("%w: fd %d, set size %d", ErrRange, fd, len(p.masks))
 	}
-	if mask&^event.Registrable != 0 {
-		return fmt.Errorf("%w: %v (only Readable, Writable and Barrier can be registered)", ErrBadMask, mask)
+	if mask&^event.IO != 0 {
+		return fmt.Errorf("%w: %v (a Poller registers Readable and Writable only)", ErrBadMask, mask)
 	}
 	return nil
 }
 
-// Add merges mask into fd's interest. Readable, Writable and Barrier are
-// accepted; Barrier is kept in the table for aeloop and never reaches the
-// kernel. The kernel is called only when Readable or Writable change (in
-// Oneshot mode, also to re-arm). On failure the table is unchanged.
+// Add merges mask (Readable, Writable or both) into fd's interest. The
+// kernel is called only when the interest changes (in Oneshot mode, also
+// to re-arm). On failure the table is unchanged. Barrier is not a Poller
+// bit (ErrBadMask): it orders aeloop's handlers and lives in aeloop.
 func (p *Poller) Add(fd int, mask event.Mask) error {
+	_, err := p.AddMask(fd, mask)
+	return err
+}
+
+// AddMask is Add that also returns fd's interest after the call, so that
+// a caller keeping its own per-fd record (as aeloop does) need not read it
+// back with Mask. The interest is the old one merged with mask, except
+// when fd was closed without Del and its number reused: the kernel then
+// forgot the old file, and the new one is registered with mask alone.
+func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
 	if !p.enter() {
-		return ErrClosed
+		return event.None, ErrClosed
 	}
 	defer p.exit()
 	if err := p.check(fd, mask); err != nil {
-		return err
+		return event.None, err
 	}
 	old := p.masks[fd]
 	nw := old | mask
-	if nw&event.IO != old&event.IO || (p.mode == Oneshot && mask&event.IO != 0) {
-		err := p.ctl(fd, old&event.IO, nw&event.IO)
-		if err != nil && old&event.IO != 0 && errors.Is(err, unix.ENOENT) {
+	if nw != old || (p.mode == Oneshot && mask != event.None) {
+		err := p.ctl(fd, old, nw)
+		if err != nil && old != event.None && errors.Is(err, unix.ENOENT) {
 			// The fd was closed without Del and its number reused: the
 			// kernel forgot the old file. Register the new one afresh,
 			// with only the interest asked for now.
 			nw = mask
-			err = p.ctl(fd, event.None, nw&event.IO)
+			err = p.ctl(fd, event.None, nw)
 		}
 		if err != nil {
-			return fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
+			return old, fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
 		}
 	}
 	p.set(fd, nw)
-	return nil
+	return nw, nil
 }
 
-// Del removes mask from fd's interest; removing Writable removes Barrier
-// too. When no Readable or Writable bit remains the fd is deregistered.
-// Deleting from an fd that is not registered does nothing. The table is
-// always updated; a kernel error (the fd was closed before Del) is returned
-// for information and matches its errno.
+// Del removes mask (Readable, Writable or both) from fd's interest. When
+// none remains the fd is deregistered. Deleting from an fd that is not
+// registered does nothing. The table is always updated; a kernel error
+// (the fd was closed before Del) is returned for information and matches
+// its errno.
 func (p *Poller) Del(fd int, mask event.Mask) error {
+	_, err := p.DelMask(fd, mask)
+	return err
+}
+
+// DelMask is Del that also returns fd's interest after the call (updated
+// even when the kernel call failed).
+func (p *Poller) DelMask(fd int, mask event.Mask) (event.Mask, error) {
 	if !p.enter() {
-		return ErrClosed
+		return event.None, ErrClosed
 	}
 	defer p.exit()
 	if err := p.check(fd, mask); err != nil {
-		return err
+		return event.None, err
 	}
 	old := p.masks[fd]
-	if mask&event.Writable != 0 {
-		mask |= event.Barrier
-	}
 	nw := old &^ mask
-	if nw&event.IO == 0 {
-		nw = event.None // Barrier alone means nothing
-	}
 	if old == nw {
-		return nil
+		return nw, nil
 	}
 	p.set(fd, nw)
-	if nw&event.IO == old&event.IO {
-		return nil
-	}
-	err := p.ctl(fd, old&event.IO, nw&event.IO)
+	err := p.ctl(fd, old, nw)
 	if err != nil && errors.Is(err, unix.ENOENT) {
 		if nw == event.None {
-			return nil // already gone from the kernel
+			return nw, nil // already gone from the kernel
 		}
-		err = p.ctl(fd, event.None, nw&event.IO)
+		err = p.ctl(fd, event.None, nw)
 	}
 	if err != nil {
-		return fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
+		return nw, fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
 	}
-	return nil
+	return nw, nil
 }
 
 func (p *Poller) set(fd int, m event.Mask) {
@@ -436,8 +445,8 @@ func (p *Poller) set(fd int, m event.Mask) {
 	p.masks[fd] = m
 }
 
-// Mask returns fd's registered mask, Barrier included; None for an fd that
-// is not registered or out of range.
+// Mask returns fd's registered interest (Readable, Writable or both); None
+// for an fd that is not registered or out of range.
 func (p *Poller) Mask(fd int) event.Mask {
 	if fd < 0 || fd >= len(p.masks) {
 		return event.None

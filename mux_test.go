@@ -98,11 +98,14 @@ func TestRegistrationCalls(t *testing.T) {
 		step(p.Add, event.Readable, mux.Stats{Registers: 1})
 		step(p.Add, event.Writable, mux.Stats{Registers: 1, Modifies: 1})
 		step(p.Add, event.Writable, mux.Stats{Registers: 1, Modifies: 1}) // unchanged: no call
-		step(p.Add, event.Barrier, mux.Stats{Registers: 1, Modifies: 1})  // Barrier never reaches the kernel
-		assert.Equal(t, event.Readable|event.Writable|event.Barrier, p.Mask(r))
+		// Barrier is aeloop's: the Poller refuses it and changes nothing.
+		assert.ErrorIs(t, p.Add(r, event.Barrier), mux.ErrBadMask)
+		assert.ErrorIs(t, p.Del(r, event.Writable|event.Barrier), mux.ErrBadMask)
+		step(p.Add, event.None, mux.Stats{Registers: 1, Modifies: 1})
+		assert.Equal(t, event.Readable|event.Writable, p.Mask(r))
 		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2})
 		step(p.Del, event.Writable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
-		assert.Equal(t, event.None, p.Mask(r), "Barrier goes with Writable")
+		assert.Equal(t, event.None, p.Mask(r))
 		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
 		assert.Equal(t, 0, p.Len())
 	})

@@ -121,7 +121,11 @@
 //
 // Barrier and deletion follow ae: Barrier runs the write handler before the
 // read handler; DelEvent of Writable removes Barrier too; GetEvents
-// returns the raw mask, Barrier included (so 7 is possible). Like Valkey
+// returns the raw mask, Barrier included (so 7 is possible). Barrier lives
+// in the loop's own per-fd record, as AE_BARRIER lives in ae's
+// aeFileEvent.mask; the loop's Poller registers Readable and Writable only,
+// and tells the loop, through mux.Poller.AddMask and DelMask, what it
+// registered, so the loop keeps one record and reads nothing back. Like Valkey
 // (valkey#725), DelEvent trims the mask to what is registered and calls the
 // kernel only when Readable or Writable actually change; kernel errors on
 // delete are ignored as in ae (the fd may be closed already). DelEvent

@@ -69,6 +69,10 @@ const maxFired = 4096
 // fileEvent is what aeloop keeps per fd besides the mask, which lives in
 // the Poller's table (aeFileEvent without its mask field).
 type fileEvent struct {
+	// mask is the fd's ae mask (aeFileEvent.mask): the Readable and
+	// Writable interest the Poller registered, plus Barrier, which only
+	// the loop knows. None while the fd is not registered.
+	mask         event.Mask
 	rproc, wproc FileProc
 	data         any
 	// both: Readable and Writable were last set by one AddEvent call, so
@@ -125,6 +129,7 @@ type Stats struct {
 type Loop struct {
 	p      *mux.Poller
 	events []fileEvent // indexed by fd; len is the set size
+	nfds   int         // fds whose events[fd].mask is not None
 	regSeq uint64      // last fileEvent.gen handed out
 
 	batches []batch // one per ProcessEvents nesting level
@@ -232,24 +237,33 @@ func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) 
 	if l.isClosed() {
 		return mux.ErrClosed
 	}
-	if fd < 0 || fd >= len(l.events) {
-		return rangeErr("add", fd, len(l.events))
-	}
-	if mask&^event.Registrable != 0 {
-		return fmt.Errorf("aeloop: add fd %d: %w: %v", fd, mux.ErrBadMask, mask)
-	}
 	if proc == nil && mask&event.IO != 0 {
 		return fmt.Errorf("aeloop: add fd %d: %w", fd, ErrNilFunc)
 	}
-	old := l.p.Mask(fd)
-	if err := l.p.Add(fd, mask); err != nil {
+	// The Poller checks fd and the bits it registers; Barrier is the
+	// loop's.
+	io, err := l.p.AddMask(fd, mask&^event.Barrier)
+	if err != nil {
+		if errors.Is(err, mux.ErrRange) {
+			return rangeErr("add", fd, len(l.events))
+		}
 		return err
 	}
-	nw := l.p.Mask(fd)
+	fe := &l.events[fd]
+	old := fe.mask
+	nw := old | mask
+	if nw&event.IO != io {
+		// The fd was closed without DelEvent and its number reused: the
+		// Poller registered the new file with this call's interest only.
+		nw = mask
+	}
 	if nw == event.None {
 		return nil // mask None on an unregistered fd: nothing to keep
 	}
-	fe := &l.events[fd]
+	if old == event.None {
+		l.nfds++
+	}
+	fe.mask = nw
 	if old&event.IO == 0 && nw&event.IO != 0 {
 		l.regSeq++
 		fe.gen = l.regSeq
@@ -278,16 +292,25 @@ func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) 
 // ProcessEvents batch is never delivered, even if fd is added again. Kernel
 // errors are ignored, as in ae: the fd may already be closed.
 func (l *Loop) DelEvent(fd int, mask event.Mask) {
-	if fd < 0 || fd >= len(l.events) || l.p.Mask(fd) == event.None {
+	if fd < 0 || fd >= len(l.events) || l.events[fd].mask == event.None {
 		return
 	}
-	_ = l.p.Del(fd, mask&event.Registrable) // the table is updated even on error
-	nw := l.p.Mask(fd)
+	// The Poller's table is updated even when the kernel call fails.
+	io, err := l.p.DelMask(fd, mask&event.IO)
+	if errors.Is(err, mux.ErrClosed) {
+		return
+	}
 	fe := &l.events[fd]
-	if nw&event.IO == 0 {
-		*fe = fileEvent{}
+	if io == event.None {
+		*fe = fileEvent{} // Barrier alone means nothing
+		l.nfds--
 		return
 	}
+	if mask&event.Writable != 0 {
+		mask |= event.Barrier
+	}
+	fe.mask = io | fe.mask&^mask&event.Barrier
+	nw := fe.mask
 	if nw&event.Readable == 0 {
 		fe.rproc, fe.both = nil, false
 	}
@@ -298,12 +321,17 @@ func (l *Loop) DelEvent(fd int, mask event.Mask) {
 
 // GetEvents returns fd's registered mask, Barrier included
 // (aeGetFileEvents); None for an unregistered or out-of-range fd.
-func (l *Loop) GetEvents(fd int) event.Mask { return l.p.Mask(fd) }
+func (l *Loop) GetEvents(fd int) event.Mask {
+	if fd < 0 || fd >= len(l.events) {
+		return event.None
+	}
+	return l.events[fd].mask
+}
 
 // GetClientData returns the client data of a registered fd, nil otherwise
 // (aeGetFileClientData).
 func (l *Loop) GetClientData(fd int) any {
-	if fd < 0 || fd >= len(l.events) || l.p.Mask(fd) == event.None {
+	if fd < 0 || fd >= len(l.events) || l.events[fd].mask == event.None {
 		return nil
 	}
 	return l.events[fd].data
@@ -366,7 +394,7 @@ func (l *Loop) processEvents(flags int) (int, error) {
 	start := l.now()
 	idle := int64(0)
 	processed := 0
-	if l.p.Len() > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
+	if l.nfds > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
 		if l.beforeSleep != nil && flags&CallBeforeSleep != 0 {
 			l.beforeSleep(l)
 		}
@@ -445,9 +473,9 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 		return
 	}
 	fe := &l.events[fd]
-	invert := l.p.Mask(fd)&event.Barrier != 0
+	invert := fe.mask&event.Barrier != 0
 	called := false
-	if !invert && l.p.Mask(fd)&fired&event.Readable != 0 {
+	if !invert && fe.mask&fired&event.Readable != 0 {
 		fe.rproc(l, fd, fe.data, fired)
 		called = true
 	}
@@ -457,7 +485,7 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 		return
 	}
 	fe = &l.events[fd]
-	if l.p.Mask(fd)&fired&event.Writable != 0 && (!called || !fe.both) {
+	if fe.mask&fired&event.Writable != 0 && (!called || !fe.both) {
 		fe.wproc(l, fd, fe.data, fired)
 		called = true
 	}
@@ -465,7 +493,7 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 		return
 	}
 	fe = &l.events[fd]
-	if l.p.Mask(fd)&fired&event.Readable != 0 && (!called || !fe.both) {
+	if fe.mask&fired&event.Readable != 0 && (!called || !fe.both) {
 		fe.rproc(l, fd, fe.data, fired)
 	}
 }
@@ -528,6 +556,13 @@ func (l *Loop) ResizeSetSize(n int) error {
 	}
 	if n == len(l.events) {
 		return nil
+	}
+	// An fd with Barrier alone is registered with the loop only (as in ae,
+	// where it holds a slot): the Poller cannot see it.
+	for fd := max(n, 0); fd < len(l.events); fd++ {
+		if l.events[fd].mask != event.None {
+			return rangeErr("resize below", fd, len(l.events))
+		}
 	}
 	if err := l.p.Resize(n); err != nil {
 		return err

@@ -25,8 +25,9 @@ package event
 
 import "strings"
 
-// Mask is a set of readiness conditions. Registration uses Readable,
-// Writable and Barrier; reports may also carry Hangup and Error.
+// Mask is a set of readiness conditions. A Poller registers Readable and
+// Writable, aeloop's AddEvent Barrier as well; reports may also carry
+// Hangup and Error.
 type Mask uint32
 
 // The mask bits. None, Readable, Writable and Barrier equal Redis's AE_NONE,
@@ -50,7 +51,10 @@ const (
 	Error Mask = 16
 )
 
-// Registrable is the set of bits that may be passed to a registration call.
+// Registrable is the set of bits aeloop's AddEvent accepts: IO, which
+// reaches the Poller, and Barrier, which aeloop keeps in its own per-fd
+// record as ae keeps AE_BARRIER in aeFileEvent.mask. A Poller takes IO
+// only.
 const Registrable = Readable | Writable | Barrier
 
 // All is every bit this package defines; anything outside it is unknown.

@@ -34,7 +34,7 @@
 //   - DelUnregistered: deleting bits that are not registered is no error
 //     and makes no kernel call.
 //   - BadInput: fds out of range (ErrRange), unknown or report-only mask
-//     bits (ErrBadMask), a closed fd (the kernel's EBADF), an
+//     bits and Barrier, which is aeloop's (ErrBadMask), a closed fd (the kernel's EBADF), an
 //     empty fired slice and a closed Poller (ErrClosed) each get their own
 //     error, and nothing changes.
 //   - NotPollable: a regular file and a directory are refused with
