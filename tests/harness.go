@@ -51,8 +51,8 @@ type PollerOpener = func(setsize int, opts ...mux.Option) (*mux.Poller, error)
 type LoopCreator = func(setsize int, opts ...mux.Option) (*aeloop.Loop, error)
 
 // harness is what one subtest of either suite works with: the constructor
-// it was given, the Poller (RunPoller) or loop (RunLoop) it starts with,
-// and every Poller, loop and fd it made, released when the subtest ends.
+// it was given, the Poller RunPoller starts it with, and every Poller,
+// loop and fd it made, released when the subtest ends.
 // Pollers and loops are tracked so that the watchdog can end a stuck Wait;
 // fds so that the cleanup closes only fds the subtest still owns: a number
 // it closed itself may belong to someone else by then.
@@ -61,7 +61,6 @@ type harness struct {
 	openFn PollerOpener // RunPoller's constructor, or nil
 	loopFn LoopCreator  // RunLoop's constructor, or nil
 	p      *mux.Poller  // RunPoller: opened by openFn with pollerSetSize
-	l      *aeloop.Loop // RunLoop: made by loopFn with loopSetSize
 
 	mu      sync.Mutex
 	pollers []*mux.Poller
