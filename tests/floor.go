@@ -16,13 +16,10 @@ import (
 // longer than it was asked to still does.
 func kernelSleep(d time.Duration) time.Duration {
 	start := time.Now()
-	ts := unix.NsecToTimespec(int64(d))
-	for {
-		var rem unix.Timespec
-		if err := unix.Nanosleep(&ts, &rem); err != unix.EINTR {
+	for left := d; left > 0; left = d - time.Since(start) {
+		if err := sleepOnce(left); err != unix.EINTR {
 			break
 		}
-		ts = rem
 	}
 	return time.Since(start)
 }
