@@ -144,7 +144,7 @@ func slotFd(p unix.PollFd) int32 {
 }
 
 func (b *pollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bool, error) {
-	ready, err := b.poll(timeout)
+	ready, err := pollFds(b.fds, timeout, &b.ts)
 	if err != nil {
 		if err == unix.EINTR {
 			return 0, false, err

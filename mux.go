@@ -488,10 +488,7 @@ func (p *Poller) Wait(fired []event.Fired, timeout time.Duration) (int, error) {
 	if len(fired) == 0 {
 		return 0, fmt.Errorf("%w: Wait needs a fired slice of length 1 or more", ErrRange)
 	}
-	var deadline time.Duration
-	if timeout > 0 {
-		deadline = monotime() + timeout
-	}
+	dl := newDeadline(timeout)
 	for {
 		n, woke, err := p.be.wait(fired, timeout)
 		p.stats.Waits++
@@ -508,12 +505,41 @@ func (p *Poller) Wait(fired []event.Fired, timeout time.Duration) (int, error) {
 			p.stats.Fired += uint64(n)
 			return n, nil
 		}
-		if timeout > 0 {
-			if timeout = deadline - monotime(); timeout <= 0 {
-				return 0, nil
-			}
+		var more bool
+		if timeout, more = dl.retry(); !more {
+			return 0, nil
 		}
 	}
+}
+
+// deadline is a wait's timeout seen from its retries: a wait interrupted
+// by a signal (EINTR), or one the kernel ended a little early, goes on
+// for the time that remains, never longer, so that the timeout holds
+// across retries. Poller.Wait and WaitFd share it.
+type deadline struct {
+	timeout time.Duration // < 0: no limit; 0: do not block
+	at      time.Duration // monotime when the timeout passes (timeout > 0)
+}
+
+func newDeadline(timeout time.Duration) deadline {
+	d := deadline{timeout: timeout}
+	if timeout > 0 {
+		d.at = monotime() + timeout
+	}
+	return d
+}
+
+// retry returns the timeout of the next try, and false when there is no
+// time left for one.
+func (d deadline) retry() (time.Duration, bool) {
+	switch {
+	case d.timeout < 0:
+		return -1, true
+	case d.timeout == 0:
+		return 0, false
+	}
+	left := d.at - monotime()
+	return left, left > 0
 }
 
 // epoch is the origin of monotime.

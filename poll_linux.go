@@ -16,11 +16,12 @@ const (
 	pollCall       = "ppoll"
 )
 
-func (b *pollBackend) poll(timeout time.Duration) (int, error) {
-	var ts *unix.Timespec
-	if timeout >= 0 {
-		b.ts = unix.NsecToTimespec(int64(timeout))
-		ts = &b.ts
+// pollFds is one ppoll(2) on fds; ts is where the timeout is written (a
+// field of the caller's, so that the call allocates nothing).
+func pollFds(fds []unix.PollFd, timeout time.Duration, ts *unix.Timespec) (int, error) {
+	if timeout < 0 {
+		return unix.Ppoll(fds, nil, nil)
 	}
-	return unix.Ppoll(b.fds, ts, nil)
+	*ts = unix.NsecToTimespec(int64(timeout))
+	return unix.Ppoll(fds, ts, nil)
 }

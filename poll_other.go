@@ -18,6 +18,7 @@ const (
 	pollCall       = "poll"
 )
 
-func (b *pollBackend) poll(timeout time.Duration) (int, error) {
-	return unix.Poll(b.fds, timeoutMs(timeout))
+// pollFds is one poll(2) on fds; ts is unused (poll takes milliseconds).
+func pollFds(fds []unix.PollFd, timeout time.Duration, _ *unix.Timespec) (int, error) {
+	return unix.Poll(fds, timeoutMs(timeout))
 }
