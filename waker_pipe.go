@@ -2,7 +2,10 @@
 
 package mux
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sys/unix"
+)
 
 // waker is the wake-up channel where no eventfd exists: a non-blocking,
 // close-on-exec pipe. wake writes one byte; drain reads until EAGAIN.
@@ -54,11 +57,13 @@ func (w *waker) drain() {
 	}
 }
 
+// close closes both ends and returns every failure, aggregated.
 func (w *waker) close() error {
-	err1 := unix.Close(w.r)
-	err2 := unix.Close(w.w)
-	if err1 != nil {
-		return syscallErr("close", err1)
+	var errs *multierror.Error
+	for _, fd := range [2]int{w.r, w.w} {
+		if err := unix.Close(fd); err != nil {
+			errs = multierror.Append(errs, syscallErr("close", err))
+		}
 	}
-	return syscallErr("close", err2)
+	return errs.ErrorOrNil()
 }

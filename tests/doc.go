@@ -166,7 +166,8 @@
 //     once, never a file handler, closes no registered fd; every later call
 //     gets ErrClosed.
 //   - CloseAggregatesErrors: with the loop's own fds closed behind its
-//     back, Close reports the failures (EBADF), and still finalizes.
+//     back, Close reports every one of the failures (one EBADF per fd,
+//     aggregated with go-multierror), and still finalizes.
 //   - CloseFromGoroutineWhileBlocked, CloseFromGoroutineWhileHandling,
 //     CloseFromGoroutineWhileIdle: Close from another goroutine ends Main
 //     with ErrClosed; finalizers and posted functions run once, on the loop

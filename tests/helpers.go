@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/signal"
 	"runtime"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hashicorp/go-multierror"
 
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
@@ -25,6 +28,19 @@ func minus(a, b []int) []int {
 		}
 	}
 	return out
+}
+
+// errorCount is how many errors err carries: the length of a go-multierror
+// list, 1 for any other error, 0 for nil.
+func errorCount(err error) int {
+	var merr *multierror.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &merr):
+		return len(merr.Errors)
+	}
+	return 1
 }
 
 // raiseNofile raises the soft fd limit to the hard one and returns the

@@ -145,7 +145,8 @@ func loopCloseFromTimer(t *testing.T, h *harness, l *aeloop.Loop) {
 
 func loopCloseErrors(t *testing.T, h *harness, _ *aeloop.Loop) {
 	// Close the loop's own fds behind its back: every close then fails with
-	// EBADF, and Close must return those failures, aggregated.
+	// EBADF, and Close must return every one of those failures, aggregated:
+	// one error per fd.
 	before := fdtest.OpenFds()
 	l := h.newLoop(loopSetSize)
 	mine := minus(fdtest.OpenFds(), before)
@@ -173,6 +174,7 @@ func loopCloseErrors(t *testing.T, h *harness, _ *aeloop.Loop) {
 	err = l.Close()
 	require.Error(t, err)
 	assert.ErrorIs(t, err, unix.EBADF)
+	assert.Equal(t, len(mine), errorCount(err), "Close must report each of the %d fds it failed to close: %v", len(mine), err)
 	assert.Equal(t, 1, fins, "finalizers run even when closing fails")
 	t.Logf("Close: %v", err)
 	assert.ErrorIs(t, l.Close(), mux.ErrClosed)
