@@ -24,6 +24,7 @@ import (
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/anet"
 	"github.com/aemux/mux/internal/resp"
+	"github.com/aemux/mux/internal/resp/resptest"
 )
 
 // TestMain checks that no test leaves a goroutine behind (the servers'
@@ -163,7 +164,7 @@ func (c *tconn) readRaw() []byte {
 func (c *tconn) tryReadRaw(within time.Duration) ([]byte, error) {
 	c.c.SetReadDeadline(time.Now().Add(within))
 	for {
-		_, n, err := resp.ParseReply(c.in)
+		_, n, err := resptest.ParseReply(c.in)
 		if err != nil {
 			return nil, err
 		}
@@ -182,24 +183,24 @@ func (c *tconn) tryReadRaw(within time.Duration) ([]byte, error) {
 }
 
 // read returns the next reply.
-func (c *tconn) read() resp.Reply {
+func (c *tconn) read() resptest.Reply {
 	c.t.Helper()
-	r, _, err := resp.ParseReply(c.readRaw())
+	r, _, err := resptest.ParseReply(c.readRaw())
 	require.NoError(c.t, err)
 	return r
 }
 
 // do sends a command and returns its reply.
-func (c *tconn) do(args ...string) resp.Reply {
+func (c *tconn) do(args ...string) resptest.Reply {
 	c.t.Helper()
-	c.send(resp.AppendCommand(nil, args...))
+	c.send(resptest.AppendCommand(nil, args...))
 	return c.read()
 }
 
 // doRaw sends a command and returns its reply's raw bytes.
 func (c *tconn) doRaw(args ...string) string {
 	c.t.Helper()
-	c.send(resp.AppendCommand(nil, args...))
+	c.send(resptest.AppendCommand(nil, args...))
 	return string(c.readRaw())
 }
 

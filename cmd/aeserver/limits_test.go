@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aemux/mux/internal/resp"
+	"github.com/aemux/mux/internal/resp/resptest"
 )
 
 // Malformed requests get Redis's protocol error and only that connection
@@ -125,7 +125,7 @@ func TestPauseOutput(t *testing.T) {
 	const n = 200 // 50 MiB of replies
 	var req []byte
 	for range n {
-		req = resp.AppendCommand(req, "GET", "big")
+		req = resptest.AppendCommand(req, "GET", "big")
 	}
 	go c.c.Write(req) // blocks once the server stops reading; ends when it reads again
 	time.Sleep(300 * time.Millisecond)
@@ -174,10 +174,10 @@ func thousandConnections(t *testing.T, acceptBatch int) {
 			c.SetDeadline(time.Now().Add(30 * time.Second))
 			key := "conn:" + strconv.Itoa(i)
 			var req []byte
-			req = resp.AppendCommand(req, "SET", key, strconv.Itoa(i))
-			req = resp.AppendCommand(req, "INCR", key)
-			req = resp.AppendCommand(req, "GET", key)
-			req = resp.AppendCommand(req, "PING")
+			req = resptest.AppendCommand(req, "SET", key, strconv.Itoa(i))
+			req = resptest.AppendCommand(req, "INCR", key)
+			req = resptest.AppendCommand(req, "GET", key)
+			req = resptest.AppendCommand(req, "PING")
 			if _, err := c.Write(req); err != nil {
 				errs <- err
 				return
@@ -217,7 +217,7 @@ func TestPipelining(t *testing.T) {
 		if i%100 == 0 {
 			req = append(req, "PING\r\n"...)
 		}
-		req = resp.AppendCommand(req, "INCR", "n")
+		req = resptest.AppendCommand(req, "INCR", "n")
 	}
 	c.send(req)
 	next := int64(1)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aemux/mux/internal/resp"
+	"github.com/aemux/mux/internal/resp/resptest"
 )
 
 // session is one redis-cli-like session: each line a command, split on
@@ -207,7 +207,7 @@ func TestSameRepliesAsRedis(t *testing.T) {
 }
 
 func sortedElems(t *testing.T, raw string) string {
-	r, _, err := resp.ParseReply([]byte(raw))
+	r, _, err := resptest.ParseReply([]byte(raw))
 	require.NoError(t, err)
 	var s []string
 	for _, e := range r.Elems {
@@ -227,15 +227,15 @@ func TestSamePipelineAsRedis(t *testing.T) {
 		k := "key" + strconv.Itoa(i%17)
 		switch i % 5 {
 		case 0:
-			in = resp.AppendCommand(in, "SET", k, strings.Repeat("v", i))
+			in = resptest.AppendCommand(in, "SET", k, strings.Repeat("v", i))
 		case 1:
 			in = append(in, "GET "+k+"\r\n"...)
 		case 2:
-			in = resp.AppendCommand(in, "INCR", "ctr")
+			in = resptest.AppendCommand(in, "INCR", "ctr")
 		case 3:
 			in = append(in, "RPUSH list \"a b\" 'c'\n"...)
 		case 4:
-			in = resp.AppendCommand(in, "LRANGE", "list", "0", "2")
+			in = resptest.AppendCommand(in, "LRANGE", "list", "0", "2")
 		}
 	}
 	run := func(addr string) []byte {
@@ -322,7 +322,7 @@ func TestRedisCliPipe(t *testing.T) {
 	const n = 100_000
 	var in bytes.Buffer
 	for i := range n {
-		in.Write(resp.AppendCommand(nil, "SET", "key:"+strconv.Itoa(i), "value:"+strconv.Itoa(i)))
+		in.Write(resptest.AppendCommand(nil, "SET", "key:"+strconv.Itoa(i), "value:"+strconv.Itoa(i)))
 	}
 	cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", strconv.Itoa(ts.s.port), "--pipe")
 	cmd.Stdin = &in

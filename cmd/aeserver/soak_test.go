@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aemux/mux/internal/resp"
+	"github.com/aemux/mux/internal/resp/resptest"
 )
 
 var (
@@ -185,20 +185,20 @@ func (sc *soakClient) batch(rng *rand.Rand, shared int) soakBatch {
 			if rng.IntN(10) == 0 {
 				v = string(make([]byte, rng.IntN(20000))) // large, binary
 			}
-			b.req = resp.AppendCommand(b.req, "SET", k, v)
+			b.req = resptest.AppendCommand(b.req, "SET", k, v)
 			sc.model[k], w = v, "+OK\r\n"
 		case 2:
-			b.req = resp.AppendCommand(b.req, "GET", k)
+			b.req = resptest.AppendCommand(b.req, "GET", k)
 			w = sc.get(k)
 		case 3:
 			k = prefix + "n"
 			n, _ := strconv.ParseInt(sc.model[k], 10, 64)
-			b.req = resp.AppendCommand(b.req, "INCR", k)
+			b.req = resptest.AppendCommand(b.req, "INCR", k)
 			sc.model[k] = strconv.FormatInt(n+1, 10)
 			w = ":" + sc.model[k] + "\r\n"
 		case 4:
 			_, had := sc.model[k]
-			b.req = resp.AppendCommand(b.req, "DEL", k)
+			b.req = resptest.AppendCommand(b.req, "DEL", k)
 			delete(sc.model, k)
 			w = ":0\r\n"
 			if had {
@@ -206,11 +206,11 @@ func (sc *soakClient) batch(rng *rand.Rand, shared int) soakBatch {
 			}
 		case 5:
 			k2 := prefix + strconv.Itoa(rng.IntN(4))
-			b.req = resp.AppendCommand(b.req, "MGET", k, k2)
+			b.req = resptest.AppendCommand(b.req, "MGET", k, k2)
 			w = "*2\r\n" + sc.get(k) + sc.get(k2)
 		case 6:
 			s := rng.IntN(shared)
-			b.req = resp.AppendCommand(b.req, "INCR", "shared:"+strconv.Itoa(s))
+			b.req = resptest.AppendCommand(b.req, "INCR", "shared:"+strconv.Itoa(s))
 			b.shared = append(b.shared, s)
 			w = "*" // any integer
 		}
@@ -239,7 +239,7 @@ func (sc *soakClient) run(b soakBatch) string {
 		}
 		switch {
 		case w == "*":
-			if r, _, err := resp.ParseReply(raw); err != nil || r.Kind != ':' || r.Int < 1 {
+			if r, _, err := resptest.ParseReply(raw); err != nil || r.Kind != ':' || r.Int < 1 {
 				return fmt.Sprintf("reply %d: shared INCR answered %.60q", i, raw)
 			}
 		case string(raw) != w:
@@ -251,7 +251,7 @@ func (sc *soakClient) run(b soakBatch) string {
 
 func (sc *soakClient) readReply() ([]byte, error) {
 	for {
-		if _, n, err := resp.ParseReply(sc.buf); err != nil {
+		if _, n, err := resptest.ParseReply(sc.buf); err != nil {
 			return nil, err
 		} else if n > 0 {
 			raw := sc.buf[:n:n]

@@ -2,7 +2,6 @@ package resp
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -206,43 +205,6 @@ func TestParseAllocs(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
-}
-
-func TestReplies(t *testing.T) {
-	var b []byte
-	b = AppendSimple(b, "OK")
-	b = AppendError(b, "bad\r\nthing")
-	b = AppendError(b, "WRONGTYPE Operation")
-	b = AppendInt(b, -42)
-	b = AppendBulk(b, []byte("a\r\nb"))
-	b = AppendNull(b)
-	b = AppendArray(b, 2)
-	b = AppendBulkInt(b, 7)
-	b = AppendNullArray(b)
-	assert.Equal(t, "+OK\r\n-ERR bad  thing\r\n-WRONGTYPE Operation\r\n:-42\r\n$4\r\na\r\nb\r\n$-1\r\n*2\r\n$1\r\n7\r\n*-1\r\n", string(b))
-
-	var got []Reply
-	for len(b) > 0 {
-		r, n, err := ParseReply(b)
-		require.NoError(t, err)
-		require.NotZero(t, n)
-		got = append(got, r)
-		b = b[n:]
-	}
-	require.Len(t, got, 7)
-	assert.Equal(t, "OK", got[0].Str)
-	assert.Equal(t, byte('-'), got[1].Kind)
-	assert.Equal(t, int64(-42), got[3].Int)
-	assert.Equal(t, "a\r\nb", got[4].Str)
-	assert.True(t, got[5].Null)
-	assert.Equal(t, "7\n", got[6].String())
-
-	_, n, err := ParseReply([]byte("$5\r\nab"))
-	assert.NoError(t, err)
-	assert.Zero(t, n, "incomplete")
-	_, _, err = ParseReply([]byte("?x\r\n"))
-	assert.Error(t, err)
-	assert.False(t, errors.Is(err, ErrProtocol))
 }
 
 // FuzzParser feeds arbitrary bytes to the Parser, whole and in random-sized

@@ -67,12 +67,6 @@ func appendBulk[T string | []byte](b []byte, v T) []byte {
 	return append(b, '\r', '\n')
 }
 
-// AppendBulkInt appends n formatted in decimal as a bulk string.
-func AppendBulkInt(b []byte, n int64) []byte {
-	var tmp [20]byte
-	return AppendBulk(b, strconv.AppendInt(tmp[:0], n, 10))
-}
-
 // AppendNull appends the RESP2 null bulk string: "$-1\r\n".
 func AppendNull(b []byte) []byte { return append(b, "$-1\r\n"...) }
 
@@ -84,14 +78,4 @@ func AppendArray(b []byte, n int) []byte {
 	b = append(b, '*')
 	b = strconv.AppendInt(b, int64(n), 10)
 	return append(b, '\r', '\n')
-}
-
-// AppendCommand appends a request as a multibulk array of bulk strings,
-// the form clients send.
-func AppendCommand(b []byte, args ...string) []byte {
-	b = AppendArray(b, len(args))
-	for _, a := range args {
-		b = AppendBulkString(b, a)
-	}
-	return b
 }

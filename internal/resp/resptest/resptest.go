@@ -1,13 +1,29 @@
-package resp
+// Package resptest is the client side of RESP2 that only aemux's tests
+// need: building the requests a client sends (AppendCommand) and parsing
+// the replies a server sends back (ParseReply). The server in cmd/aeserver
+// does neither, so package resp keeps only what it does.
+package resptest
 
 import (
 	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/aemux/mux/internal/resp"
 )
 
-// Reply is one parsed RESP2 reply, for clients and tests.
+// AppendCommand appends a request as a multibulk array of bulk strings,
+// the form clients send.
+func AppendCommand(b []byte, args ...string) []byte {
+	b = resp.AppendArray(b, len(args))
+	for _, a := range args {
+		b = resp.AppendBulkString(b, a)
+	}
+	return b
+}
+
+// Reply is one parsed RESP2 reply.
 type Reply struct {
 	Kind  byte   // '+' status, '-' error, ':' integer, '$' bulk, '*' array
 	Str   string // status, error text (without '-') or bulk data
@@ -51,14 +67,14 @@ func ParseReply(buf []byte) (r Reply, n int, err error) {
 		r.Str = string(line)
 		return r, n, nil
 	case ':':
-		v, ok := ParseInt(line)
+		v, ok := resp.ParseInt(line)
 		if !ok {
 			return Reply{}, 0, fmt.Errorf("resp: bad integer reply %q", line)
 		}
 		r.Int = v
 		return r, n, nil
 	case '$':
-		size, ok := ParseInt(line)
+		size, ok := resp.ParseInt(line)
 		if !ok || size < -1 {
 			return Reply{}, 0, fmt.Errorf("resp: bad bulk length %q", line)
 		}
@@ -75,7 +91,7 @@ func ParseReply(buf []byte) (r Reply, n int, err error) {
 		}
 		return r, n + int(size) + 2, nil
 	case '*':
-		count, ok := ParseInt(line)
+		count, ok := resp.ParseInt(line)
 		if !ok || count < -1 {
 			return Reply{}, 0, fmt.Errorf("resp: bad array length %q", line)
 		}
