@@ -132,8 +132,7 @@ type Loop struct {
 	nfds   int         // fds whose events[fd].mask is not None
 	regSeq uint64      // last fileEvent.gen handed out
 
-	batches []batch // one per ProcessEvents nesting level
-	depth   int
+	batches []batch // fired buffers, indexed by nesting level (nest-1)
 
 	beforeSleep func(*Loop)
 	afterSleep  func(*Loop)
@@ -145,7 +144,10 @@ type Loop struct {
 	// shutdown, so it runs once, on the loop goroutine whenever that one
 	// was inside.
 	state atomic.Uint32
-	nest  int // ProcessEvents and Main calls in progress (loop goroutine only)
+	// nest counts the ProcessEvents and Main calls in progress (loop
+	// goroutine only): it is the nesting level, and a ProcessEvents call
+	// at level nest dispatches from batches[nest-1].
+	nest int
 
 	timers timerState
 
@@ -420,7 +422,6 @@ func (l *Loop) processEvents(flags int) (int, error) {
 		l.stats.Polls++
 		l.stats.Polling += time.Duration(idle)
 		if err != nil {
-			l.depth--
 			l.stats.Handling += time.Duration(woke - start - idle)
 			return 0, fmt.Errorf("aeloop: poll: %w", err)
 		}
@@ -438,7 +439,6 @@ func (l *Loop) processEvents(flags int) (int, error) {
 			processed++
 		}
 		l.stats.Fired += uint64(processed)
-		l.depth--
 	}
 	if l.postPending.Load() && !l.isClosed() {
 		l.runPosts()
@@ -451,19 +451,19 @@ func (l *Loop) processEvents(flags int) (int, error) {
 }
 
 // batch returns the fired buffers of the current nesting level, sized for
-// the set size, and enters the level. A nested ProcessEvents gets its own
-// buffers, so it never overwrites the batch its caller is dispatching.
+// the set size. A nested ProcessEvents is one level deeper and gets its
+// own buffers, so it never overwrites the batch its caller is dispatching.
+// (Main's level has none: it never polls itself.)
 func (l *Loop) batch() ([]event.Fired, []uint64) {
 	want := min(len(l.events), maxFired)
-	if l.depth == len(l.batches) {
+	for len(l.batches) < l.nest {
 		l.batches = append(l.batches, batch{})
 	}
-	b := &l.batches[l.depth]
+	b := &l.batches[l.nest-1]
 	if len(b.fired) != want {
 		b.fired = make([]event.Fired, want)
 		b.gens = make([]uint64, want)
 	}
-	l.depth++
 	return b.fired, b.gens
 }
 
