@@ -35,11 +35,11 @@
 //	Edge mode         EPOLLET              EV_CLEAR                           refused (ErrUnsupported)
 //	Oneshot mode      EPOLLONESHOT         EV_ONESHOT                         emulated (disarmed after
 //	                                                                          one report)
-//	Hangup hint       EPOLLHUP, EPOLLRDHUP EV_EOF                             POLLHUP; POLLRDHUP on linux
-//	Error hint        EPOLLERR             EV_ERROR, EV_EOF with an error     POLLERR, POLLNVAL
 //	Fd()              the epoll fd         the kqueue fd                      -1
 //
-// Caps reports these facts at run time, so portable code asks the Poller
+// This is the one platform table of aemux; which kernel flag produces which
+// bit (the Hangup and Error hints included) is package event's table. Caps
+// reports these facts at run time, so portable code asks the Poller
 // instead of checking runtime.GOOS.
 //
 // # Portability rules
@@ -64,9 +64,10 @@
 //     between the close and the reuse);
 //     an Add of bits the table already has makes no kernel call, as a
 //     repeated Add never does, and leaves the new file unwatched (Redis's ae
-//     has the same trap, redis#8991). Del the number first: a Del of a closed
-//     fd succeeds, clears the table and tells the kernel nothing it would
-//     refuse. On epoll, a registered fd that was dup'ed and then closed stays
+//     has the same trap, redis#8991). Del the number first: a Del of all of
+//     a closed fd's bits succeeds on every backend and clears the table (a
+//     Del that leaves a bit registered asks epoll and kqueue, which answer
+//     EBADF). On epoll, a registered fd that was dup'ed and then closed stays
 //     in the kernel's interest set under the old number (epoll(7),
 //     "Questions and answers" 6): Del it before closing.
 //   - A timed Wait never returns before its timeout has passed, unless an fd
@@ -396,10 +397,11 @@ func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
 }
 
 // Del removes mask (Readable, Writable or both) from fd's interest. When
-// none remains the fd is deregistered. Deleting from an fd that is not
+// none remains the fd is deregistered; that succeeds even when the fd was
+// closed before Del, on every backend. Deleting from an fd that is not
 // registered does nothing. The table is always updated; a kernel error
-// (the fd was closed before Del) is returned for information and matches
-// its errno.
+// (a Del that leaves a bit registered on an fd closed before it, on epoll
+// or kqueue) is returned for information and matches its errno.
 func (p *Poller) Del(fd int, mask event.Mask) error {
 	_, err := p.DelMask(fd, mask)
 	return err
@@ -422,10 +424,13 @@ func (p *Poller) DelMask(fd int, mask event.Mask) (event.Mask, error) {
 	}
 	p.set(fd, nw)
 	err := p.ctl(fd, old, nw)
+	if err != nil && nw == event.None && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF)) {
+		// The fd was closed (EBADF), or closed and its number reused by a
+		// file the kernel never watched (ENOENT): its registration went
+		// with it. epoll and kqueue say so, poll asks nothing; all agree.
+		return nw, nil
+	}
 	if err != nil && errors.Is(err, unix.ENOENT) {
-		if nw == event.None {
-			return nw, nil // already gone from the kernel
-		}
 		err = p.ctl(fd, event.None, nw)
 	}
 	if err != nil {

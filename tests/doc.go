@@ -34,9 +34,10 @@
 //   - DelUnregistered: deleting bits that are not registered is no error
 //     and makes no kernel call.
 //   - BadInput: fds out of range (ErrRange), unknown or report-only mask
-//     bits and Barrier, which is aeloop's (ErrBadMask), a closed fd (the kernel's EBADF), an
-//     empty fired slice and a closed Poller (ErrClosed) each get their own
-//     error, and nothing changes.
+//     bits and Barrier, which is aeloop's (ErrBadMask), an Add of a closed
+//     fd (the kernel's EBADF), an empty fired slice and a closed Poller
+//     (ErrClosed) each get their own error, and nothing changes; a Del of
+//     all the bits of an fd closed before it succeeds and clears it.
 //   - NotPollable: a regular file and a directory are refused with
 //     ErrNotPollable.
 //   - ClosedWithoutDel: an fd closed while registered is reported at most
