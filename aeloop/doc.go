@@ -152,24 +152,16 @@
 // Main clears the flag first. Post queues a function for the loop
 // goroutine; see Post for the guarantees.
 //
-// Close (aeDeleteEventLoop) closes the Poller, then runs the functions
-// already posted and every finalizer not run yet, deleted timers included;
-// it neither closes registered fds nor calls their handlers. Inside those
-// functions the loop is already closed (AddTimer fails with mux.ErrClosed),
-// so Close always ends. Every failure is returned, aggregated with
-// go-multierror; errors.Is matches each one. ae's aeDeleteEventLoop must
-// not run while aeMain does; Close may: from another goroutine it ends a
-// blocked poll (Main returns an error matching mux.ErrClosed), and when
-// the loop goroutine is inside ProcessEvents or Main, the posted functions
-// and finalizers run there, as its outermost call returns, so they never
-// run concurrently with loop code. Close from a callback works the same
-// way: the loop is closed at once, the rest of the iteration is skipped,
-// and the finalizers run before the outermost call returns.
+// Close (aeDeleteEventLoop) also runs the functions already posted and
+// every finalizer not run yet. Unlike ae's aeDeleteEventLoop, which must
+// not run while aeMain does, it may be called from any goroutine at any
+// time, a callback included; Close's own documentation gives the rules:
+// what it runs, where and when, and what every method returns afterwards.
 //
 // Wait (aeWait) retries EINTR with the time that remains, reports a closed
 // fd (POLLNVAL) as an error matching unix.EBADF where ae returns 0, adds
 // the Hangup and Error hints to ae's Writable for POLLHUP and POLLERR, and
-// rounds its timeout up to whole milliseconds.
+// never ends before its timeout (it is mux.WaitFd, with ae's mapping).
 //
 // ApiName is "epoll", "kqueue" or "poll", per loop; ae's evport and select
 // backends do not exist here. CreateLoop takes mux options: WithBackend
@@ -193,13 +185,8 @@
 // timers, hooks, finalizers and posted functions. To read Stats from
 // elsewhere, Post a function that sends them on a channel.
 //
-// A Close from another goroutine while the loop goroutine is inside
-// ProcessEvents or Main leaves the finalizers and the posted functions not
-// run yet to the loop goroutine, which runs them as its outermost call
-// returns; Close itself returns at once. When no such call is running,
-// Close runs them on its own goroutine, so it must not overlap with other
-// methods called on the loop goroutine between ProcessEvents calls. Wait
-// for Main (or ProcessEvents) to return before closing the fds its
+// Close from another goroutine has rules of its own (see Close): in short,
+// wait for Main (or ProcessEvents) to return before closing the fds its
 // handlers use.
 //
 // Each ProcessEvents call costs two atomic operations for this (one to
