@@ -370,6 +370,12 @@ func (p *Poller) Add(fd int, mask event.Mask) error {
 // when fd was closed without Del and its number reused: the kernel then
 // forgot the old file, and the new one is registered with mask alone.
 func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
+	return p.change(fd, mask, p.add)
+}
+
+// change lets a call that changes fd's interest in, checks fd and mask,
+// and runs do (add or del) on fd's current interest.
+func (p *Poller) change(fd int, mask event.Mask, do func(fd int, old, mask event.Mask) (event.Mask, error)) (event.Mask, error) {
 	if !p.enter() {
 		return event.None, ErrClosed
 	}
@@ -377,7 +383,10 @@ func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
 	if err := p.check(fd, mask); err != nil {
 		return event.None, err
 	}
-	old := p.masks[fd]
+	return do(fd, p.masks[fd], mask)
+}
+
+func (p *Poller) add(fd int, old, mask event.Mask) (event.Mask, error) {
 	nw := old | mask
 	if nw != old || (p.mode == Oneshot && mask != event.None) {
 		err := p.ctl(fd, old, nw)
@@ -410,14 +419,10 @@ func (p *Poller) Del(fd int, mask event.Mask) error {
 // DelMask is Del that also returns fd's interest after the call (updated
 // even when the kernel call failed).
 func (p *Poller) DelMask(fd int, mask event.Mask) (event.Mask, error) {
-	if !p.enter() {
-		return event.None, ErrClosed
-	}
-	defer p.exit()
-	if err := p.check(fd, mask); err != nil {
-		return event.None, err
-	}
-	old := p.masks[fd]
+	return p.change(fd, mask, p.del)
+}
+
+func (p *Poller) del(fd int, old, mask event.Mask) (event.Mask, error) {
 	nw := old &^ mask
 	if old == nw {
 		return nw, nil
