@@ -66,8 +66,8 @@ var (
 // by the next poll (the Poller guarantees that none starves).
 const maxFired = 4096
 
-// fileEvent is what aeloop keeps per fd besides the mask, which lives in
-// the Poller's table (aeFileEvent without its mask field).
+// fileEvent is what aeloop keeps per fd (aeFileEvent): the ae mask, the
+// handlers and the client data.
 type fileEvent struct {
 	// mask is the fd's ae mask (aeFileEvent.mask): the Readable and
 	// Writable interest the Poller registered, plus Barrier, which only
