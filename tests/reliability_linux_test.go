@@ -106,13 +106,13 @@ func TestLoopSignalStormDuringMain(t *testing.T) {
 		const period = time.Millisecond
 		var late []time.Duration
 		var returned time.Time
-		var runs atomic.Int64 // timer runs, read by the writer
+		var runs atomic.Int64 // lateness samples (len(late)), read by the writer
 		_, err = l.AddTimer(period, func(*aeloop.Loop, int64, any) time.Duration {
 			start := time.Now()
 			if !returned.IsZero() {
 				late = append(late, start.Sub(returned.Add(period)))
+				runs.Add(1)
 			}
-			runs.Add(1)
 			returned = time.Now() // the loop reads its clock after this
 			return period
 		}, nil, nil)
