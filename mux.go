@@ -303,21 +303,9 @@ func Open(setsize int, opts ...Option) (*Poller, error) {
 	if name == "" {
 		name = os.Getenv(EnvBackend)
 	}
-	if len(registry) == 0 {
-		return nil, fmt.Errorf("%w: no backend is built for this OS", ErrUnknownBackend)
-	}
-	info := registry[0]
-	if name != "" {
-		found := false
-		for _, b := range registry {
-			if b.name == name {
-				info, found = b, true
-				break
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("%w: %q (built: %v)", ErrUnknownBackend, name, Backends())
-		}
+	info, err := pickBackend(name)
+	if err != nil {
+		return nil, err
 	}
 	be, err := info.open(setsize, o.mode)
 	if err != nil {

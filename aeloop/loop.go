@@ -138,6 +138,7 @@ type Loop struct {
 	afterSleep  func(*Loop)
 	dontWait    bool
 	stop        atomic.Bool
+	stopRequest atomic.Bool // RequestStop: kept until a Main returns for it
 
 	// state holds stateInside and stateClosed. Whichever of Close and the
 	// end of the outermost ProcessEvents or Main sees both bits set runs
@@ -499,7 +500,8 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 }
 
 // Main runs ProcessEvents(AllEvents|CallBeforeSleep|CallAfterSleep) until
-// Stop is called or the loop is closed (aeMain). It clears an earlier Stop
+// Stop or RequestStop is called or the loop is closed (aeMain). A
+// RequestStop made before Main returns nil at once (see RequestStop). It clears an earlier Stop
 // first, as ae does. It returns nil after the iteration in which Stop was
 // seen; an error matching mux.ErrClosed after the iteration in which the
 // loop was closed (by a callback or by Close from another goroutine, which
@@ -513,7 +515,7 @@ func (l *Loop) Main() error {
 	}
 	defer l.leave()
 	l.stop.Store(false)
-	for !l.stop.Load() {
+	for !l.takeStopRequest() && !l.stop.Load() {
 		if _, err := l.ProcessEvents(AllEvents | CallBeforeSleep | CallAfterSleep); err != nil {
 			return err
 		}
@@ -527,7 +529,8 @@ func (l *Loop) Main() error {
 // Stop makes Main return after its current iteration (aeStop). Safe from
 // any goroutine, at any time: it wakes a loop blocked in the poll. A Stop
 // before Main starts is forgotten, as in ae; a Stop after Close does
-// nothing.
+// nothing. So from another goroutine, which cannot know whether the loop
+// goroutine has reached Main yet, use RequestStop, which is never lost.
 func (l *Loop) Stop() {
 	l.stop.Store(true)
 	_ = l.p.Wake() // ErrClosed only: then there is no loop to wake
