@@ -50,20 +50,28 @@ func parseTCP(addr string, listen bool) (unix.Sockaddr, int, error) {
 			return nil, 0, addrErr(addr, "the host must be an IP address or localhost (anet does no DNS)")
 		}
 	}
-	if ip.Is4In6() {
-		ip = ip.Unmap()
-	}
+	return sockaddr(netip.AddrPortFrom(ip, uint16(port)), addr)
+}
+
+// sockaddr makes the sockaddr of ap and returns its address family; an
+// IPv4-mapped IPv6 address is used as IPv4. addr names ap in errors.
+func sockaddr(ap netip.AddrPort, addr string) (unix.Sockaddr, int, error) {
+	ip, port := ap.Addr().Unmap(), int(ap.Port())
 	if ip.Is4() {
-		return &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()}, unix.AF_INET, nil
+		return &unix.SockaddrInet4{Port: port, Addr: ip.As4()}, unix.AF_INET, nil
+	}
+	if !ip.Is6() {
+		return nil, 0, addrErr(addr, "not an IP address")
 	}
 	var zone uint64
 	if z := ip.Zone(); z != "" {
+		var err error
 		zone, err = strconv.ParseUint(z, 10, 32)
 		if err != nil {
 			return nil, 0, addrErr(addr, "the IPv6 zone must be an interface index")
 		}
 	}
-	return &unix.SockaddrInet6{Port: int(port), ZoneId: uint32(zone), Addr: ip.As16()}, unix.AF_INET6, nil
+	return &unix.SockaddrInet6{Port: port, ZoneId: uint32(zone), Addr: ip.As16()}, unix.AF_INET6, nil
 }
 
 // parseUnix checks a Unix socket path and makes its sockaddr.

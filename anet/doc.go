@@ -2,7 +2,12 @@
 // event loop, after Redis's anet.c: TCP and Unix listeners, non-blocking
 // accept and connect, the usual socket options, and address formatting. It
 // works on raw file descriptors (ints), not on net.Conn, so the fds can be
-// handed straight to aeloop.Loop.AddEvent or mux.Poller.Add.
+// handed straight to aeloop.Loop.AddEvent or mux.Poller.Add. For clients it
+// resolves a host and service once (Resolve), connects to the result
+// (TCPConnectAddr, or TCPConnectTimeout, which waits) and tells how many
+// bytes wait to be read (Pending). NetConn and NetListener hand an fd to
+// Go's net package, FromNet takes one back, so loop code and net code can
+// pass connections to each other.
 //
 // Every fd anet creates, whether by TCPServer, UnixServer, Accept,
 // TCPConnect or UnixConnect, is non-blocking and close-on-exec from the
@@ -29,7 +34,10 @@
 // directive; port 0 asks the kernel for an ephemeral port (see Port). For
 // connects, an empty host means 127.0.0.1 and port 0 is refused. An
 // IPv4-mapped IPv6 literal ("[::ffff:127.0.0.1]:80") is used as IPv4. The
-// port is decimal, 0 to 65535; service names are not looked up.
+// port is decimal, 0 to 65535; service names are not looked up. Resolve is
+// the one function that looks names up (Go's resolver, service names
+// included); its netip.AddrPort results go to TCPConnectAddr and
+// TCPConnectTimeout, which parse nothing.
 //
 // Unix socket addresses are file system paths. On Linux a path that starts
 // with '@' names a socket in the abstract namespace (the convention of
@@ -51,7 +59,9 @@
 //	anetTcpNonBlockConnect(err, addr, port)  TCPConnect("addr:port")
 //	anetTcpNonBlockBindConnect(...)          TCPConnectFrom("addr:port", "source:0")
 //	anetUnixNonBlockConnect(err, path)       UnixConnect(path)
-//	anetTcpConnect, anetUnixConnect          (none: anet connects never block; wait for writable, then SockError)
+//	anetTcpConnect (blocking)                TCPConnectTimeout(addrport, timeout) (the fd stays non-blocking)
+//	anetUnixConnect (blocking)               (none: Unix connects complete at once; see UnixConnect)
+//	connect to a getaddrinfo result          TCPConnectAddr(addrport)
 //	anetNonBlock(err, fd), anetBlock         NonBlock(fd, true), NonBlock(fd, false)
 //	anetCloexec(fd)                          Cloexec(fd)
 //	anetEnableTcpNoDelay(err, fd)            TCPNoDelay(fd, true)
@@ -67,17 +77,19 @@
 //	anetSetReuseAddr(err, fd)                (always done by TCPServer and TCPConnectFrom)
 //	SO_REUSEPORT (not in anet.c)             ListenOptions.ReusePort
 //	ANET_OK / ANET_ERR and the err buffer    nil / an error; errors.Is matches the errno or ErrAddr
-//	anetResolve                              (none: no DNS; "localhost" only)
+//	anetResolve, getaddrinfo(host, service)  Resolve(ctx, host, service) ([]netip.AddrPort, error)
+//	ioctl(fd, FIONREAD, &n)                  Pending(fd)
+//	(none)                                   NetConn(fd), NetListener(fd), FromNet(c)
 //
 // # Platforms
 //
-//	           new fds flagged by     KeepAlive timers                   ReusePort sets   spread  abstract Unix
-//	linux      SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     yes     yes ("@name")
-//	darwin     fcntl under ForkLock   TCP_KEEPALIVE, KEEPINTVL, KEEPCNT  SO_REUSEPORT     no      no
-//	freebsd    SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT_LB  yes     no
-//	dragonfly  SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     sysctl  no
-//	netbsd     SOCK_CLOEXEC, paccept  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     no      no
-//	openbsd    SOCK_CLOEXEC, accept4  none (SO_KEEPALIVE only)           SO_REUSEPORT     no      no
+//	           new fds flagged by     KeepAlive timers                   ReusePort sets   spread  abstract Unix      Pending
+//	linux      SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     yes     yes ("@name")  SIOCINQ
+//	darwin     fcntl under ForkLock   TCP_KEEPALIVE, KEEPINTVL, KEEPCNT  SO_REUSEPORT     no      no             FIONREAD
+//	freebsd    SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT_LB  yes     no             FIONREAD
+//	dragonfly  SOCK_CLOEXEC, accept4  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     sysctl  no             FIONREAD
+//	netbsd     SOCK_CLOEXEC, paccept  TCP_KEEPIDLE, KEEPINTVL, KEEPCNT   SO_REUSEPORT     no      no             FIONREAD
+//	openbsd    SOCK_CLOEXEC, accept4  none (SO_KEEPALIVE only)           SO_REUSEPORT     no      no             FIONREAD
 //
 // "spread" is whether the kernel spreads new connections over listeners
 // sharing a port (DragonFly: per its system-wide setting for SO_REUSEPORT
