@@ -17,28 +17,28 @@
 //	aeCreateEventLoop(setsize)         CreateLoop(setsize, opts...)
 //	aeDeleteEventLoop(el)              (*Loop).Close() error
 //	aeMain(el)                         (*Loop).Main() error
-//	aeStop(el)                         (*Loop).Stop()
+//	aeStop(el)                         (*Loop).Stop(); from another goroutine RequestStop()
 //	aeProcessEvents(el, flags)         (*Loop).ProcessEvents(flags) (int, error)
 //	aeCreateFileEvent(el, fd, m, p, d) (*Loop).AddEvent(fd, mask, proc, clientData) error
 //	aeDeleteFileEvent(el, fd, m)       (*Loop).DelEvent(fd, mask)
 //	aeGetFileEvents(el, fd)            (*Loop).GetEvents(fd) event.Mask
 //	aeGetFileClientData(el, fd)        (*Loop).GetClientData(fd) any
-//	aeCreateTimeEvent(el, ms, p, d, f) (*Loop).AddTimer(after, proc, clientData, fin) (int64, error)
+//	aeCreateTimeEvent(el, ms, p, d, f) (*Loop).AddTimer(ms*time.Millisecond, proc, clientData, fin) (int64, error)
 //	aeDeleteTimeEvent(el, id)          (*Loop).DelTimer(id) error
 //	aeSetBeforeSleepProc(el, p)        (*Loop).SetBeforeSleep(fn)
 //	aeSetAfterSleepProc(el, p)         (*Loop).SetAfterSleep(fn)
 //	aeSetDontWait(el, noWait)          (*Loop).SetDontWait(on)
 //	aeGetSetSize(el)                   (*Loop).SetSize() int
 //	aeResizeSetSize(el, setsize)       (*Loop).ResizeSetSize(n) error
-//	aeGetApiName()                     (*Loop).ApiName() string (per loop: the backend is chosen at run time)
+//	aeGetApiName()                     mux.DefaultBackend() (string, error); per loop (*Loop).ApiName() string
 //	aeWait(fd, mask, ms)               Wait(fd, mask, timeout) (event.Mask, error)
 //	aeFileProc                         FileProc
-//	aeTimeProc                         TimeProc (returns a time.Duration)
+//	aeTimeProc                         TimeProc (returns a time.Duration: return ms * time.Millisecond)
 //	aeEventFinalizerProc               Finalizer
 //	aeBeforeSleepProc                  func(*Loop)
 //	AE_OK / AE_ERR, errno              nil / an error; errors.Is matches the sentinel or errno
-//	AE_NONE, AE_READABLE, AE_WRITABLE  event.None, event.Readable, event.Writable
-//	AE_BARRIER                         event.Barrier
+//	AE_NONE, AE_READABLE, AE_WRITABLE  None, Readable, Writable (package event's constants)
+//	AE_BARRIER                         Barrier
 //	AE_FILE_EVENTS, AE_TIME_EVENTS     FileEvents, TimeEvents
 //	AE_ALL_EVENTS, AE_DONT_WAIT        AllEvents, DontWait
 //	AE_CALL_BEFORE_SLEEP               CallBeforeSleep
@@ -46,6 +46,14 @@
 //	AE_NOMORE                          NoMore
 //	void *clientData                   any
 //	(no equivalent)                    (*Loop).Post(fn), (*Loop).Stats()
+//
+// The trap of a line-by-line port is the unit: aeCreateTimeEvent(el, 100,
+// ...) and a timeProc's "return 100;" mean 100 ms, but AddTimer(100, ...)
+// and "return 100" compile and mean 100 ns, since an untyped constant is a
+// valid time.Duration. Write 100 * time.Millisecond; the vet check
+// cmd/aeloopvet (go vet -vettool=$(which aeloopvet)) finds the constants
+// that slipped through. examples/aewrk is a whole ae program ported this
+// way, wrk's event core, beside anet's client calls (Resolve, Pending).
 //
 // Masks live in one place, the Poller's per-fd table (ae's
 // events[fd].mask); the Loop keeps only the handlers and client data, in
@@ -149,7 +157,9 @@
 // Stop, Post and Close work from any goroutine. Stop sets a flag and wakes
 // the loop (Poller.Wake), so Main returns after the current iteration even
 // when the loop was blocked. A Stop before Main is forgotten, as in ae:
-// Main clears the flag first. Post queues a function for the loop
+// Main clears the flag first. RequestStop is the stop for other
+// goroutines: it is kept until a Main returns for it, so it is never lost
+// to that race. Post queues a function for the loop
 // goroutine; see Post for the guarantees.
 //
 // Close (aeDeleteEventLoop) also runs the functions already posted and
@@ -179,8 +189,8 @@
 //
 // # Concurrency
 //
-// Only Stop, Post and Close may be called from goroutines other than the
-// one running the loop, at any time. Everything else, Stats included,
+// Only Stop, RequestStop, Post and Close may be called from goroutines
+// other than the one running the loop, at any time. Everything else, Stats included,
 // belongs to the loop's goroutine, or to code running on it: handlers,
 // timers, hooks, finalizers and posted functions. To read Stats from
 // elsewhere, Post a function that sends them on a channel.

@@ -45,6 +45,9 @@ type FileProc func(l *Loop, fd int, clientData any, mask event.Mask)
 
 // TimeProc handles a timer (aeTimeProc). It returns NoMore to delete the
 // timer, or the delay until its next run, counted from when it returns.
+// The delay is a time.Duration: where ae's timeProc returns ms, return
+// ms * time.Millisecond. A bare constant ("return 100") compiles and means
+// 100 ns; cmd/aeloopvet reports it.
 type TimeProc func(l *Loop, id int64, clientData any) time.Duration
 
 // Finalizer is called once when a timer is gone for good

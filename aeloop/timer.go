@@ -64,6 +64,11 @@ func addSat(a, b int64) int64 {
 // one added by an fd handler or a hook runs in the current call if due.
 // A nil proc fails with ErrNilFunc; a closed loop with mux.ErrClosed. The id
 // returned with an error is -1.
+//
+// after is a time.Duration, not ae's milliseconds: a port of
+// aeCreateTimeEvent(el, ms, ...) passes ms * time.Millisecond. A bare
+// constant compiles and is nanoseconds (AddTimer(100, ...) fires after
+// 100 ns, not 100 ms); cmd/aeloopvet reports such constants.
 func (l *Loop) AddTimer(after time.Duration, proc TimeProc, clientData any, fin Finalizer) (int64, error) {
 	if l.isClosed() {
 		return -1, mux.ErrClosed
