@@ -17,3 +17,8 @@ const (
 	// handler when both fire (AE_BARRIER).
 	Barrier = event.Barrier
 )
+
+// Mask is package event's Mask, the type of the masks above and of the
+// mask a FileProc receives, so that a handler can be written with aeloop
+// alone.
+type Mask = event.Mask
