@@ -43,4 +43,38 @@
 //
 // Its test serves net/http on a listener made by anet.TCPServer and handed
 // to Go's net package with anet.NetListener.
+//
+// # Beside wrk
+//
+// compare.sh (in this directory) starts Debian's nginx-light on
+// 127.0.0.1:18080 with a config of its own (a 615-byte page, access log
+// off, two workers), runs Debian's wrk 4.1.0 and aewrk against it in
+// interleaved rounds of 3 s each, and stops nginx. Measured on 2026-11-30
+// on a 2-vCPU AMD EPYC virtual machine, Linux 6.18, Go 1.26, GOMAXPROCS 2,
+// nginx 1.22.1, 10 rounds (two runs of compare.sh 5 3s). Caveat: nginx,
+// the client and four other jobs shared the two vCPUs (load average 10 to
+// 20), so single runs spread by a factor of two and more; the ratios are
+// medians of the per-round ratios of runs made one right after the other.
+// The client's CPU time per request (user + system, GNU time) is steadier
+// than requests/s.
+//
+//	                 requests/s (median, range)                aewrk/wrk   client CPU per request
+//	-t1 -c50   wrk   14.2k (10.2k-29.5k)   aewrk 15.0k (11.3k-22.0k)   0.90        wrk 8.8 µs   aewrk 11.2 µs (1.38x)
+//	-t2 -c100  wrk   16.4k (6.2k-26.6k)    aewrk 12.4k (9.0k-20.8k)    0.78        wrk 9.1 µs   aewrk 15.1 µs (1.58x)
+//
+// Mean latency medians were within 10% of each other (-t1: wrk 6.4 ms,
+// aewrk 5.9 ms; -t2: 15.1 ms and 14.9 ms). Both make the same system calls
+// per request (one write, one read, two epoll_ctl, per strace -c); aewrk's
+// extra CPU is Go's: the runtime's own threads (sysmon's sleeps, futex
+// wake-ups between threads) and the user-space path around each call. So
+// on a machine this busy aewrk matches wrk with one thread and reaches
+// about four fifths of it with two; on idle cores the gap in CPU per
+// request is what would show.
+//
+// The same runs measured aewrk's loops locked to threads and not (--lock
+// on, off). With 2 loops the medians were 13.1k and 13.4k requests/s
+// (15.7 and 13.6 µs CPU per request), with 8 loops 11.3k and 13.5k (21.6
+// and 20.2 µs): the direction aeloop's thread doc gives, but within this
+// machine's noise; BenchmarkLoopThreads in package aeloop measures it
+// without nginx.
 package main
