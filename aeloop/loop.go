@@ -503,11 +503,11 @@ func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
 }
 
 // Main runs ProcessEvents(AllEvents|CallBeforeSleep|CallAfterSleep) until
-// Stop or RequestStop is called or the loop is closed (aeMain). A
-// RequestStop made before Main returns nil at once (see RequestStop). It clears an earlier Stop
-// first, as ae does. It returns nil after the iteration in which Stop was
-// seen; an error matching mux.ErrClosed after the iteration in which the
-// loop was closed (by a callback or by Close from another goroutine, which
+// Stop or RequestStop is called or the loop is closed (aeMain). It clears
+// an earlier Stop first, as ae does, but not an earlier RequestStop, which
+// makes it return nil at once. It returns nil after the iteration in which
+// Stop or RequestStop was seen; an error matching mux.ErrClosed after the
+// iteration in which the loop was closed (by a callback or by Close from another goroutine, which
 // also ends a blocked poll at once), even if Stop was seen too, or at once
 // if it was closed before; or the first other error of ProcessEvents. When Close was called while
 // Main ran, the posted functions and finalizers that Close left run on the
