@@ -48,7 +48,6 @@ const (
 var Analyzer = &analysis.Analyzer{
 	Name:     "msdelay",
 	Doc:      "report untyped constants used as aeloop/anet delays: they are nanoseconds, not ae's milliseconds",
-	URL:      "https://pkg.go.dev/github.com/aemux/mux/aeloop/msdelay",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
 }
