@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
 )
 
@@ -30,7 +30,7 @@ func TCPConnectAddr(ap netip.AddrPort) (int, error) {
 
 // TCPConnectTimeout connects to a resolved address and waits until the
 // connection is made, refused, or timeout has passed (ae's blocking
-// anetTcpConnect, with aeWait's timeout). timeout <= 0 waits as long as the
+// anetTcpConnect, with aeWait's timeout: mux.WaitFd). timeout <= 0 waits as long as the
 // kernel does. The socket returned is connected, close-on-exec and still
 // non-blocking, ready for a loop. A timeout fails with an error matching
 // unix.ETIMEDOUT; a refused connect with unix.ECONNREFUSED, and so on. On
@@ -44,7 +44,7 @@ func TCPConnectTimeout(ap netip.AddrPort, timeout time.Duration) (int, error) {
 		timeout = -1
 	}
 	what := "connect tcp " + ap.String()
-	ready, err := aeloop.Wait(fd, event.Writable, timeout)
+	ready, err := mux.WaitFd(fd, event.Writable, timeout)
 	switch {
 	case err != nil:
 		err = fmt.Errorf("anet: %s: %w", what, err)

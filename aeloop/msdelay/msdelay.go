@@ -8,8 +8,9 @@
 // compile and mean 100 ns: the timer runs a million times more often than
 // the C program's. The Analyzer reports every untyped numeric constant
 // above 0 that is passed as a time.Duration parameter of a function or
-// method of packages aeloop and anet (AddTimer's delay, Wait's timeout,
-// TCPConnectTimeout's timeout, KeepAlive's interval), or returned by a
+// method of packages aeloop, anet and mux (AddTimer's delay, Wait's
+// timeout, TCPConnectTimeout's timeout, KeepAlive's interval, a Poller's
+// Wait timeout, WaitFd's), or returned by a
 // function with TimeProc's signature, and suggests the fix: N *
 // time.Millisecond (N * time.Second for KeepAlive, whose anet.c original
 // takes seconds). It stays silent on typed expressions (100 *
@@ -40,14 +41,15 @@ import (
 
 // The packages whose time.Duration parameters are checked.
 const (
-	aeloopPath = "github.com/aemux/mux/aeloop"
-	anetPath   = "github.com/aemux/mux/anet"
+	muxPath    = "github.com/aemux/mux"
+	aeloopPath = muxPath + "/aeloop"
+	anetPath   = muxPath + "/anet"
 )
 
-// Analyzer reports untyped constants used as aeloop and anet delays.
+// Analyzer reports untyped constants used as aeloop, anet and mux delays.
 var Analyzer = &analysis.Analyzer{
 	Name:     "msdelay",
-	Doc:      "report untyped constants used as aeloop/anet delays: they are nanoseconds, not ae's milliseconds",
+	Doc:      "report untyped constants used as aeloop/anet/mux delays: they are nanoseconds, not ae's milliseconds",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
 }
@@ -112,11 +114,16 @@ func isTimeProc(pass *analysis.Pass, timeProc *types.Signature, obj types.Object
 	return types.Identical(plain, timeProc)
 }
 
-// checkCall checks the time.Duration arguments of a call into aeloop or
-// anet.
+// checkCall checks the time.Duration arguments of a call into aeloop,
+// anet or mux.
 func checkCall(pass *analysis.Pass, call *ast.CallExpr, file *ast.File) {
 	fn, ok := typeutil.Callee(pass.TypesInfo, call).(*types.Func)
-	if !ok || fn.Pkg() == nil || (fn.Pkg().Path() != aeloopPath && fn.Pkg().Path() != anetPath) {
+	if !ok || fn.Pkg() == nil {
+		return
+	}
+	switch fn.Pkg().Path() {
+	case muxPath, aeloopPath, anetPath:
+	default:
 		return
 	}
 	sig := fn.Type().(*types.Signature)

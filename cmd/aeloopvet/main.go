@@ -1,6 +1,7 @@
 // Command aeloopvet runs the msdelay check: it reports untyped constants
-// used as aeloop and anet delays (AddTimer's delay, a TimeProc's result,
-// Wait's and TCPConnectTimeout's timeouts, KeepAlive's interval), which Go
+// used as aeloop, anet and mux delays (AddTimer's delay, a TimeProc's
+// result, the timeouts of Wait, WaitFd, a Poller's Wait and
+// TCPConnectTimeout, KeepAlive's interval), which Go
 // reads as nanoseconds where the C ae code they were ported from meant
 // milliseconds (seconds for anetKeepAlive), and suggests N *
 // time.Millisecond. See package github.com/aemux/mux/aeloop/msdelay.

@@ -3,6 +3,7 @@ package port
 import (
 	"time"
 
+	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/anet"
 )
@@ -50,6 +51,13 @@ func setup(t *thread, fd int) {
 	anet.KeepAlive(fd, 300)                                      // want `untyped constant 300 as KeepAlive's interval is 300 nanoseconds, not seconds as in ae: write 300 \* time.Second`
 	anet.TCPConnectTimeout("127.0.0.1:80", RECORD_INTERVAL_MS+5) // want `write \(RECORD_INTERVAL_MS \+ 5\) \* time.Millisecond`
 	l.AddEvent(fd, 1, nil, nil)
+	var p mux.Poller
+	p.Wait(nil, 10) // want `untyped constant 10 as Wait's timeout`
+	mux.WaitFd(fd, 1, time.Second)
+}
+
+func other(p *mux.Poller) {
+	p.Wait(nil, -1)
 }
 
 // notAProc has TimeProc's result type but not its parameters.
