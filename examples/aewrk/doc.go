@@ -64,12 +64,14 @@
 //
 // Mean latency medians were within 10% of each other (-t1: wrk 6.4 ms,
 // aewrk 5.9 ms; -t2: 15.1 ms and 14.9 ms). Both make the same system calls
-// per request (one write, one read, two epoll_ctl, per strace -c); aewrk's
-// extra CPU is Go's: the runtime's own threads (sysmon's sleeps, futex
-// wake-ups between threads) and the user-space path around each call. So
-// on a machine this busy aewrk matches wrk with one thread and reaches
-// about four fifths of it with two; on idle cores the gap in CPU per
-// request is what would show.
+// per request (one write, one read, two epoll_ctl, per strace -c over a
+// 2 s run at -t1 -c50); aewrk adds the Go runtime's own, about 700 futex
+// and 250 nanosleep calls a second (thread wake-ups, sysmon). How the rest
+// of the CPU gap splits between the runtime, scheduling and aewrk's code
+// was not measured, and single runs varied too much to tell (one pair of
+// runs right after another gave 14.6 µs for aewrk and 17.7 µs for wrk).
+// So on a machine this busy aewrk comes to nine tenths of wrk's requests/s
+// with one thread and about four fifths with two.
 //
 // The same runs measured aewrk's loops locked to threads and not (--lock
 // on, off). With 2 loops the medians were 13.1k and 13.4k requests/s
