@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # compare.sh: aewrk beside Debian's wrk on one loopback nginx, in interleaved
 # rounds, and aewrk's loop threads locked and not. Needs root for apt-get
-# (nginx-light, wrk) unless both are installed. It starts its own nginx on
+# (nginx-light, wrk, time) unless they are installed. It starts its own nginx on
 # 127.0.0.1:$PORT only (default 18080), with a config in a temporary
 # directory, and stops it on exit.
 #
@@ -20,6 +20,9 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || [[ ! -x /usr/
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
 	apt-get install -y -q --no-install-recommends wrk nginx-light time >/dev/null
+	# The package may start the system's nginx on port 80, every address:
+	# stop it, only ours runs (on loopback).
+	(command -v service >/dev/null && service nginx stop >/dev/null 2>&1) || true
 fi
 
 dir=$(mktemp -d /tmp/aewrk-compare.XXXXXX)
