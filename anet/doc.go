@@ -9,9 +9,10 @@
 // Go's net package, FromNet takes one back, so loop code and net code can
 // pass connections to each other.
 //
-// Every fd anet creates, whether by TCPServer, UnixServer, Accept,
-// TCPConnect or UnixConnect, is non-blocking and close-on-exec from the
-// start. Closing it is the caller's job (unix.Close).
+// Every fd anet creates, whether by TCPServer, UnixServer, Accept, the
+// TCPConnect functions, UnixConnect or FromNet, is non-blocking and
+// close-on-exec from the start. Closing it is the caller's job
+// (unix.Close), until NetConn or NetListener hands it to package net.
 //
 // # Errors
 //
