@@ -5,7 +5,8 @@
 //
 // One goroutine drives a Loop, through Main or ProcessEvents, and every
 // callback runs on it, so handlers need no locks. Other goroutines talk to
-// the loop through Post, Stop and Close, which wake it when it is blocked.
+// the loop through Post, RequestStop, Stop and Close, which wake it when it
+// is blocked.
 //
 // See Example for an echo over a socketpair, ExampleLoop_AddTimer for a
 // periodic timer and ExampleLoop_Post for work handed in from another

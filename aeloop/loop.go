@@ -123,9 +123,10 @@ type Stats struct {
 // functions, driven by one goroutine, the loop goroutine, through
 // ProcessEvents or Main.
 //
-// Stop, Post and Close may be called from any goroutine, at any time, also
-// while another goroutine is blocked in ProcessEvents or Main. Every other
-// method belongs to the loop goroutine, or to code running on it (handlers,
+// Stop, RequestStop, Post and Close may be called from any goroutine, at
+// any time, also while another goroutine is blocked in ProcessEvents or
+// Main. Every other method belongs to the loop goroutine, or to code
+// running on it (handlers,
 // timers, hooks, posted functions, finalizers), and must not overlap with a
 // Close made from another goroutine while no ProcessEvents or Main call is
 // running (Close then finalizes the timers itself; see Close).
