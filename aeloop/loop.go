@@ -126,10 +126,10 @@ type Stats struct {
 // Stop, RequestStop, Post and Close may be called from any goroutine, at
 // any time, also while another goroutine is blocked in ProcessEvents or
 // Main. Every other method belongs to the loop goroutine, or to code
-// running on it (handlers,
-// timers, hooks, posted functions, finalizers), and must not overlap with a
-// Close made from another goroutine while no ProcessEvents or Main call is
-// running (Close then finalizes the timers itself; see Close).
+// running on it (handlers, timers, hooks, posted functions, finalizers),
+// and must not overlap with a Close made from another goroutine while no
+// ProcessEvents or Main call is running (Close then finalizes the timers
+// itself; see Close).
 type Loop struct {
 	p      *mux.Poller
 	events []fileEvent // indexed by fd; len is the set size
