@@ -276,11 +276,13 @@ func (s *server) serve() error {
 	return first
 }
 
-// stop makes every loop return from serve; safe from any goroutine.
+// stop makes every loop return from serve; safe from any goroutine, also
+// before the loops reach Main (a SIGTERM right after the listeners open):
+// RequestStop, unlike ae's Stop, is never lost.
 func (s *server) stop() {
 	s.stopOnce.Do(func() {
 		for _, lp := range s.loops {
-			lp.l.Stop()
+			lp.l.RequestStop()
 		}
 	})
 }
