@@ -1,7 +1,11 @@
 package tests
 
 import (
+	"slices"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,4 +26,18 @@ func kernelSleep(d time.Duration) time.Duration {
 		}
 	}
 	return time.Since(start)
+}
+
+// notLater checks what the timing scenarios promise beyond "never early":
+// the best of a Wait's overshoots (over) is within slack of the worst of
+// the machine's own, a bare kernelSleep of the same length measured
+// alternately with them (floor). A load spike delays single samples on
+// either side, never all of a Wait's; a Wait that waits longer than it was
+// asked to, every time, by more than the machine ever did, still fails.
+func notLater(t *testing.T, what string, over, floor []time.Duration, slack time.Duration) bool {
+	t.Helper()
+	best, worstFloor := slices.Min(over), slices.Max(floor)
+	return assert.LessOrEqual(t, best, worstFloor+slack,
+		"%s: even the best overshoot (%v) is more than %v past the worst of a bare sleep of the same length (%v)",
+		what, best, slack, worstFloor)
 }

@@ -126,9 +126,8 @@ func pollerTimeoutZero(t *testing.T, h *harness) {
 	assert.LessOrEqual(t, el, 500*time.Millisecond, "Wait(0) with a ready fd took %v", el)
 }
 
-// A timed Wait never returns early, and its median overshoot is within
-// 20 ms of a bare nanosleep's of the same length, measured alternately
-// with it (kernelSleep): the machine's own delay, not ours.
+// A timed Wait never returns early, and it is not later than the machine
+// makes a bare sleep of the same length (notLater, 20 ms of slack).
 func pollerTimedWaitNeverEarly(t *testing.T, h *harness) {
 	p := h.p
 	a, _ := h.socketpair()
@@ -137,7 +136,7 @@ func pollerTimedWaitNeverEarly(t *testing.T, h *harness) {
 	for _, c := range []struct {
 		d    time.Duration
 		runs int
-	}{{100 * time.Microsecond, 50}, {3100 * time.Microsecond, 5}, {50 * time.Millisecond, 3}} {
+	}{{100 * time.Microsecond, 50}, {3100 * time.Microsecond, 5}, {50 * time.Millisecond, 4}} {
 		over := make([]time.Duration, c.runs)
 		floor := make([]time.Duration, c.runs)
 		early := 0
@@ -156,11 +155,10 @@ func pollerTimedWaitNeverEarly(t *testing.T, h *harness) {
 		}
 		assert.LessOrEqual(t, early, 3, "Wait(%v) returned early %d times of %d", c.d, early, c.runs)
 		med, p99, worst := percentiles(over)
-		floorMed, _, _ := percentiles(floor)
-		t.Logf("%s Wait(%v) x%d: overshoot median %v, p99 %v, max %v (resolution %v); bare nanosleep's median %v",
-			p.Name(), c.d, c.runs, med, p99, worst, p.Caps().Resolution, floorMed)
-		assert.LessOrEqual(t, med, floorMed+20*time.Millisecond,
-			"Wait(%v): median overshoot %v, more than 20ms past a bare nanosleep's (%v)", c.d, med, floorMed)
+		floorMed, _, floorWorst := percentiles(floor)
+		t.Logf("%s Wait(%v) x%d: overshoot median %v, p99 %v, max %v (resolution %v); bare sleep's median %v, max %v",
+			p.Name(), c.d, c.runs, med, p99, worst, p.Caps().Resolution, floorMed, floorWorst)
+		notLater(t, fmt.Sprintf("Wait(%v)", c.d), over, floor, 20*time.Millisecond)
 	}
 }
 
@@ -252,14 +250,17 @@ func pollerSignals(t *testing.T, h *harness) {
 	const timeout, calls = 50 * time.Millisecond, 5
 	fired := make([]event.Fired, 8)
 	s := p.Stats()
+	over, floor := make([]time.Duration, calls), make([]time.Duration, calls)
 	for i := 0; i < calls; i++ {
+		floor[i] = kernelSleep(timeout) - timeout // the same thread, the same storm
 		start := time.Now()
 		got := h.wait(p, fired, timeout)
 		el := time.Since(start)
 		assert.Empty(t, got, "Wait(%v) under signals reported %s; nothing is ready", timeout, formatEntries(got))
 		assert.GreaterOrEqual(t, el, timeout, "Wait(%v) under signals returned after %v: early", timeout, el)
-		assert.LessOrEqual(t, el, timeout+250*time.Millisecond, "Wait(%v) under signals returned after %v: the deadline was extended", timeout, el)
+		over[i] = el - timeout
 	}
+	notLater(t, fmt.Sprintf("Wait(%v) under signals: the deadline was extended", timeout), over, floor, 20*time.Millisecond)
 	waits := p.Stats().Waits - s.Waits
 	assert.False(t, signalsHit && waits <= calls, "no Wait was interrupted (%d kernel waits for %d Waits): the signals missed the waiting thread, nothing was tested", waits, calls)
 
