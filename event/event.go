@@ -18,6 +18,13 @@
 //	Hangup     EPOLLHUP, EPOLLRDHUP         EV_EOF                        POLLHUP (+ POLLRDHUP on Linux)
 //	Error      EPOLLERR                     EV_ERROR, EV_EOF with fflags  POLLERR, POLLNVAL
 //
+// and on Windows (iocp, AFD poll):
+//
+//	Readable   AFD_POLL_RECEIVE, AFD_POLL_ACCEPT, AFD_POLL_DISCONNECT, AFD_POLL_ABORT, AFD_POLL_CONNECT_FAIL
+//	Writable   AFD_POLL_SEND, AFD_POLL_ABORT, AFD_POLL_CONNECT_FAIL
+//	Hangup     AFD_POLL_DISCONNECT, AFD_POLL_ABORT
+//	Error      AFD_POLL_ABORT, AFD_POLL_CONNECT_FAIL, a failed poll request
+//
 // Error and hang-up are reported as Readable|Writable as well (restricted to
 // what the fd registered), as Redis's ae_epoll.c and Go's runtime poller do,
 // so that the next read or write surfaces the real error or end of file.

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package fdtest makes the pipes, socketpairs and sockets that aemux's
 // tests watch, the same way on every unix: Linux has pipe2(2) and
 // SOCK_NONBLOCK, macOS has neither, so the flags are set after creation
