@@ -103,6 +103,16 @@ func openAFD(port windows.Handle) (windows.Handle, error) {
 	return h, nil
 }
 
+// handleErr wraps the error of call: an invalid handle (one of the
+// backend's own, closed behind its back) also matches syscall.EBADF, as
+// the same mistake does on unix.
+func handleErr(call string, err error) error {
+	if err == windows.ERROR_INVALID_HANDLE {
+		return fmt.Errorf("%s: %w (%w)", call, syscall.EBADF, err)
+	}
+	return syscallErr(call, err)
+}
+
 // ntErr turns an NTSTATUS into the Win32 error it stands for, so that
 // errors.Is matches windows.ERROR_* values.
 func ntErr(err error) error {
@@ -153,7 +163,7 @@ func getCompletions(port windows.Handle, entries []overlappedEntry, ms uint32) (
 		if e == windows.WAIT_TIMEOUT {
 			return 0, nil
 		}
-		return 0, syscallErr("GetQueuedCompletionStatusEx", e)
+		return 0, handleErr("GetQueuedCompletionStatusEx", e)
 	}
 	return int(n), nil
 }

@@ -326,7 +326,7 @@ func (b *iocpBackend) complete(s *afdSock) event.Mask {
 }
 
 func (b *iocpBackend) wake() error {
-	return syscallErr("PostQueuedCompletionStatus", windows.PostQueuedCompletionStatus(b.port, 0, wakeKey, nil))
+	return handleErr("PostQueuedCompletionStatus", windows.PostQueuedCompletionStatus(b.port, 0, wakeKey, nil))
 }
 
 func (b *iocpBackend) resize(int) error { return nil }
@@ -362,10 +362,10 @@ func (b *iocpBackend) close() error {
 		abandoned = append(abandoned, s)
 	}
 	if err := windows.CloseHandle(b.afd); err != nil {
-		errs = multierror.Append(errs, syscallErr("CloseHandle", err))
+		errs = multierror.Append(errs, handleErr("CloseHandle", err))
 	}
 	if err := windows.CloseHandle(b.port); err != nil {
-		errs = multierror.Append(errs, syscallErr("CloseHandle", err))
+		errs = multierror.Append(errs, handleErr("CloseHandle", err))
 	}
 	windows.WSACleanup()
 	return errs.ErrorOrNil()

@@ -564,3 +564,31 @@ func TestIOCPTimedWait(t *testing.T) {
 	sort.Slice(over, func(i, j int) bool { return over[i] < over[j] })
 	t.Logf("iocp %v: overshoot median %v max %v", d, over[len(over)/2], over[len(over)-1])
 }
+
+// 1,000 Opens and Closes, with a socket registered and a Wait each time,
+// leave the number of open handles where it was: a Poller that kept its
+// completion port or its AFD handle would add 1,000 or more. (The
+// runtime's own handles, one per new thread, are why the count is compared
+// loosely. GetProcessHandleCount would be simpler, but Wine answers 0.)
+func TestIOCPOpenCloseLeaksNothing(t *testing.T) {
+	a, b := tcpPair(t)
+	send(t, b, "x")
+	fired := make([]event.Fired, 4)
+	cycle := func() {
+		p, err := mux.Open(16)
+		require.NoError(t, err)
+		require.NoError(t, p.Add(a, event.Readable))
+		n, err := p.Wait(fired, time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.NoError(t, p.Close())
+	}
+	cycle()
+	before := len(fdtest.OpenFds())
+	for range 1000 {
+		cycle()
+	}
+	after := len(fdtest.OpenFds())
+	t.Logf("handles: %d before, %d after 1,000 Open/Close", before, after)
+	assert.Less(t, after-before, 100, "handles leaked")
+}

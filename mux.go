@@ -130,6 +130,9 @@
 //	port nobody listens on   Writable|Error in < 1 ms      after about 2 s
 //	timed Wait overshoot     0.4 ms median for a 3 ms      up to a timer tick (15.6 ms by
 //	                         Wait                          default)
+//	a Wait(0) just after a   may miss it: wineserver       sees it: the request completes
+//	peer's send to a socket  learns of the data a moment   within the send
+//	with a request in flight later (a timed Wait sees it)
 //
 // # Concurrency
 //

@@ -7,12 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The packages that build for windows. anet and cmd/aeserver are unix-only
-# so far (their Windows port is a later issue), and aemuxinfo and the suite
-# in tests/ need them or unix.
-pkgs=(. ./event ./internal/fdtest ./internal/resp ./cmd/benchchart)
-# The packages whose tests run under Wine.
-test_pkgs=(. ./event ./internal/resp)
+# The packages that build for windows. anet, cmd/aeserver and
+# cmd/aemuxinfo (which uses anet) are unix-only so far: their Windows port
+# is a later issue.
+pkgs=(. ./event ./aeloop ./tests ./tests/fdmodel ./internal/fdtest ./internal/resp ./internal/resp/resptest ./cmd/benchchart)
+# The packages whose tests run under Wine: the conformance suite (tests)
+# runs RunPoller and RunLoop on iocp.
+test_pkgs=(. ./event ./aeloop ./tests ./internal/resp)
 
 WINE=/usr/lib/wine/wine64
 WINESERVER=/usr/lib/wine/wineserver64

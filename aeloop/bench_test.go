@@ -5,11 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 // readyPairs makes n socketpairs whose first end is readable (one byte
@@ -18,17 +17,15 @@ func readyPairs(tb testing.TB, n int) []int {
 	tb.Helper()
 	fds := make([]int, n)
 	for i := range fds {
-		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		a, b, err := fdtest.Socketpair()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		unix.CloseOnExec(sp[0])
-		unix.CloseOnExec(sp[1])
-		tb.Cleanup(func() { unix.Close(sp[0]); unix.Close(sp[1]) })
-		if _, err := unix.Write(sp[1], []byte("x")); err != nil {
+		tb.Cleanup(func() { fdtest.Close(a); fdtest.Close(b) })
+		if _, err := fdtest.Write(b, []byte("x")); err != nil {
 			tb.Fatal(err)
 		}
-		fds[i] = sp[0]
+		fds[i] = a
 	}
 	return fds
 }

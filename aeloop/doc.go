@@ -64,7 +64,7 @@
 //
 // Errors. Functions return errors instead of AE_ERR and errno, and nothing
 // panics on bad input. AddEvent with fd >= SetSize fails with an error
-// matching both mux.ErrRange and unix.ERANGE (ae's errno); negative fds,
+// matching both mux.ErrRange and syscall.ERANGE (ae's errno); negative fds,
 // which ae does not check, get the same error. Unknown mask bits are
 // mux.ErrBadMask; regular files and directories are mux.ErrNotPollable on
 // every backend. A nil handler, timer procedure or posted function is
@@ -187,6 +187,19 @@
 // those whose handlers were skipped because an earlier handler removed
 // them) plus the number of timer callbacks run; posted functions are not
 // counted.
+//
+// # Windows
+//
+// The loop runs on Windows over mux's iocp backend, with the same API: an
+// fd is a SOCKET handle. Its handler table is indexed by fd there too, as
+// ae's events[fd] is, so SetSize must be above the largest handle value
+// the loop watches (Windows handles are multiples of 4, typically in the
+// hundreds or low thousands for a server's sockets); AddEvent refuses a
+// larger one with mux.ErrRange, and ResizeSetSize makes room. aeloop.Wait
+// is WSAPoll on the one socket. Windows has no signals, so nothing is
+// interrupted with EINTR; timers follow the monotonic clock, which moves in
+// steps of about 1 ms there (a timer pass still starts strictly after the
+// previous one, so a zero delay runs in the next call).
 //
 // # Concurrency
 //

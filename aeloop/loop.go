@@ -6,10 +6,10 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
@@ -226,7 +226,7 @@ func (l *Loop) leave() {
 
 func rangeErr(op string, fd, setsize int) error {
 	// Both sentinels, so that code ported from C can check ERANGE.
-	return fmt.Errorf("aeloop: %s fd %d: %w (set size %d): %w", op, fd, mux.ErrRange, setsize, unix.ERANGE)
+	return fmt.Errorf("aeloop: %s fd %d: %w (set size %d): %w", op, fd, mux.ErrRange, setsize, syscall.ERANGE)
 }
 
 // AddEvent registers proc for mask on fd (aeCreateFileEvent). mask merges
@@ -247,8 +247,13 @@ func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) 
 	if proc == nil && mask&event.IO != 0 {
 		return fmt.Errorf("aeloop: add fd %d: %w", fd, ErrNilFunc)
 	}
-	// The Poller checks fd and the bits it registers; Barrier is the
-	// loop's.
+	// The handler table is indexed by fd. The Poller checks the same
+	// bound on unix, but on Windows its set size bounds a count of
+	// sockets, not their handle values.
+	if fd < 0 || fd >= len(l.events) {
+		return rangeErr("add", fd, len(l.events))
+	}
+	// The Poller checks the bits it registers; Barrier is the loop's.
 	io, err := l.p.AddMask(fd, mask&^event.Barrier)
 	if err != nil {
 		if errors.Is(err, mux.ErrRange) {

@@ -39,6 +39,11 @@ type timerState struct {
 	byID    map[int64]*timer
 	finq    []*timer // deleted, finalizer not run yet
 	finHead int      // next finq entry to finalize (re-entrancy safe)
+	// lastPass is the previous timer pass's start. Each pass starts
+	// strictly after it, so that a timer rescheduled by one pass is due
+	// in the next even where the monotonic clock moves in steps (about
+	// 1 ms on Windows and Wine) and has not moved between the two.
+	lastPass int64
 }
 
 func (ts *timerState) init() { ts.byID = make(map[int64]*timer) }
@@ -126,7 +131,8 @@ func (l *Loop) processTimers() int {
 	ts := &l.timers
 	maxID := ts.nextID - 1
 	l.runFinalizers()
-	now := l.now()
+	now := max(l.now(), ts.lastPass+1)
+	ts.lastPass = now
 	processed := 0
 	for len(ts.heap) > 0 && !l.isClosed() {
 		if e := &ts.heap[0]; e.due > now || e.id > maxID {

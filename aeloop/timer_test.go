@@ -4,15 +4,16 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 // checkHeap verifies the heap order and that every timer knows its index.
@@ -148,13 +149,13 @@ func TestPollErrorReturned(t *testing.T) {
 	}
 	_, err = l.AddTimer(time.Hour, func(*Loop, int64, any) time.Duration { return NoMore }, nil, nil)
 	require.NoError(t, err)
-	require.NoError(t, unix.Close(fd))
+	require.NoError(t, fdtest.Close(fd))
 	_, err = l.ProcessEvents(AllEvents) // polls: a timer is pending
-	assert.ErrorIs(t, err, unix.EBADF)
+	assert.ErrorIs(t, err, syscall.EBADF)
 	err = l.Main()
-	assert.ErrorIs(t, err, unix.EBADF)
+	assert.ErrorIs(t, err, syscall.EBADF)
 	err = l.Close()
-	assert.ErrorIs(t, err, unix.EBADF, "closing the already closed fd fails too")
+	assert.ErrorIs(t, err, syscall.EBADF, "closing the already closed fd fails too")
 	var me interface{ WrappedErrors() []error }
 	if assert.True(t, errors.As(err, &me)) {
 		assert.Len(t, me.WrappedErrors(), 1)
@@ -167,11 +168,10 @@ func TestGenerations(t *testing.T) {
 	l, err := CreateLoop(1024)
 	require.NoError(t, err)
 	defer l.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	a, b, err := fdtest.Socketpair()
 	require.NoError(t, err)
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
-	a := fds[0]
+	defer fdtest.Close(a)
+	defer fdtest.Close(b)
 	nop := func(*Loop, int, any, event.Mask) {}
 	require.NoError(t, l.AddEvent(a, event.Readable, nop, nil))
 	g := l.events[a].gen

@@ -4,7 +4,8 @@
 // aeloop.Loop; the scenarios are listed below.
 //
 // The package's own tests run both suites once per name in mux.Backends()
-// (epoll and poll on Linux, kqueue and poll on macOS and the BSDs). Code
+// (epoll and poll on Linux, kqueue and poll on macOS and the BSDs, iocp on
+// Windows, which CI runs under Wine). Code
 // that wraps or configures a Poller can run the same suites on its own
 // constructor from any test. The constructor takes the suite's options as
 // well as the set size, and must pass them on (the mode scenarios open
@@ -219,7 +220,41 @@
 //   - Lifetime/CloseAggregatesErrors, when opening a loop adds no fd or more
 //     than four to the process, so the loop's own fds cannot be told apart.
 //
+// On Windows also (the reasons are in sys_windows.go's platformSkips, and
+// each skip prints its own):
+//   - Register/Resize: the set size bounds how many sockets are registered
+//     there, not their handle values; the mux package's
+//     TestIOCPSetSizeBoundsSockets checks that meaning.
+//   - Register/ManyFds: 10,000 loopback TCP connections are 20,000
+//     sockets, and Wine keeps a Linux fd for each in its one wineserver
+//     process, beyond the 20,000 fds a process may have on the CI machine.
+//   - Wait/Signals and Wait/SingleFdEINTR: Windows has no signals.
+//   - Lifetime/CloexecNoLeak: the Go runtime opens handles of its own at
+//     any moment (one per new thread), so comparing the handle table before
+//     and after cannot single out the Poller's; the mux package's
+//     TestIOCPOpenCloseLeaksNothing counts handles over 1,000 Opens and
+//     Closes instead.
+//   - Register/ClosedWithoutDel and TestLoopFdClosedBehindItsBack, only
+//     when the closed socket's handle value does not come back in 64 new
+//     sockets (another handle took it).
+//
 // Every other subtest runs on every backend, or fails.
+//
+// # On Windows
+//
+// The scenarios are the same, on sockets: a socketpair and a pipe are both
+// a loopback TCP connection there (Windows has no socketpair(2), and its
+// pipes cannot be polled), so the pipe cases (a writer's close) check a TCP
+// peer's close; EAGAIN and EINPROGRESS are WSAEWOULDBLOCK, close-on-exec
+// is "not inherited", and a regular file and a directory are opened with
+// CreateFile. Three checks are adapted to Wine, the Windows that CI runs:
+// the machine's own timed block that timed Waits are compared with is a
+// wait on an event (a wineserver round trip, like the Poller's), and the
+// median overshoot may exceed it by 100 ms instead of 20 (each Wait is a
+// few such round trips, all delayed on a loaded machine); and
+// Process/Order lets its last poll wait, as a request in flight under Wine
+// learns of a send from wineserver a moment after it, where a poll that
+// does not wait can miss it (Windows, like unix, sees it at once).
 //
 // Each subtest runs on fresh fds under a watchdog: after 10 s it fails and
 // closes the subtest's Pollers and stops and wakes its loops, so that a

@@ -2,12 +2,11 @@ package tests
 
 import (
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-
-	"golang.org/x/sys/unix"
 )
 
 // kernelSleep blocks the calling thread in one bare nanosleep(2) for d,
@@ -21,7 +20,7 @@ import (
 func kernelSleep(d time.Duration) time.Duration {
 	start := time.Now()
 	for left := d; left > 0; left = d - time.Since(start) {
-		if err := sleepOnce(left); err != unix.EINTR {
+		if err := sleepOnce(left); err != syscall.EINTR {
 			break
 		}
 	}

@@ -4,15 +4,16 @@ import (
 	"math"
 	"os"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 func loopAddEventRange(t *testing.T, h *harness, l *aeloop.Loop) {
@@ -21,7 +22,7 @@ func loopAddEventRange(t *testing.T, h *harness, l *aeloop.Loop) {
 	for _, fd := range []int{n, n + 1, -1, math.MinInt} {
 		err := l.AddEvent(fd, event.Readable, nopHandler, "x")
 		require.ErrorIs(t, err, mux.ErrRange, "fd %d", fd)
-		assert.ErrorIs(t, err, unix.ERANGE, "ERANGE, for code ported from C")
+		assert.ErrorIs(t, err, syscall.ERANGE, "ERANGE, for code ported from C")
 		assert.Equal(t, event.None, l.GetEvents(fd))
 		assert.Nil(t, l.GetClientData(fd))
 	}
@@ -70,12 +71,13 @@ func loopAddEventBadInput(t *testing.T, h *harness, l *aeloop.Loop) {
 	require.ErrorIs(t, l.AddEvent(a, event.Readable, nil, "x"), aeloop.ErrNilFunc)
 	check(a)
 
-	f, err := os.CreateTemp(t.TempDir(), "regular")
+	dir := h.tempDir()
+	f, err := os.CreateTemp(dir, "regular")
 	require.NoError(t, err)
 	defer f.Close()
 	require.ErrorIs(t, l.AddEvent(int(f.Fd()), event.Readable, nopHandler, "x"), mux.ErrNotPollable)
 	check(int(f.Fd()))
-	d, err := os.Open(t.TempDir())
+	d, err := os.Open(dir)
 	require.NoError(t, err)
 	defer d.Close()
 	require.ErrorIs(t, l.AddEvent(int(d.Fd()), event.Readable, nopHandler, "x"), mux.ErrNotPollable)
@@ -83,7 +85,7 @@ func loopAddEventBadInput(t *testing.T, h *harness, l *aeloop.Loop) {
 
 	closed, _ := h.pipe()
 	h.close(closed)
-	require.ErrorIs(t, l.AddEvent(closed, event.Readable, nopHandler, "x"), unix.EBADF)
+	require.ErrorIs(t, l.AddEvent(closed, event.Readable, nopHandler, "x"), syscall.EBADF)
 	check(closed)
 }
 
@@ -158,11 +160,11 @@ func loopHangup(t *testing.T, h *harness, l *aeloop.Loop) {
 	require.NoError(t, l.AddEvent(a, event.Readable, func(_ *aeloop.Loop, fd int, _ any, m event.Mask) {
 		got = append(got, m)
 		var buf [8]byte
-		n, err := unix.Read(fd, buf[:])
+		n, err := fdtest.Read(fd, buf[:])
 		assert.Equal(t, 0, n, "read after the peer closed")
 		assert.NoError(t, err)
 	}, nil))
-	require.NoError(t, unix.Shutdown(b, unix.SHUT_WR))
+	require.NoError(t, fdtest.Shutdown(b))
 	assert.Equal(t, 1, process(t, l, aeloop.FileEvents|aeloop.DontWait))
 	require.Len(t, got, 1)
 	assert.True(t, got[0].Has(event.Readable), "got %v", got[0])

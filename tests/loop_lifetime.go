@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
@@ -161,19 +161,19 @@ func loopCloseErrors(t *testing.T, h *harness, _ *aeloop.Loop) {
 	require.NoError(t, err)
 	slices.Sort(mine)
 	for _, fd := range mine {
-		unix.Close(fd)
+		fdtest.Close(fd)
 	}
 	// A poll on closed kernel objects: an error (epoll, kqueue) or, where
 	// the backend cannot tell (poll treats its closed waker as a wake-up),
 	// no error. Never a panic.
 	_, err = l.ProcessEvents(aeloop.AllEvents | aeloop.DontWait)
 	if err != nil {
-		assert.ErrorIs(t, err, unix.EBADF)
+		assert.ErrorIs(t, err, syscall.EBADF)
 	}
 	t.Logf("%s: ProcessEvents on closed fds: %v", l.ApiName(), err)
 	err = l.Close()
 	require.Error(t, err)
-	assert.ErrorIs(t, err, unix.EBADF)
+	assert.ErrorIs(t, err, syscall.EBADF)
 	assert.Equal(t, len(mine), errorCount(err), "Close must report each of the %d fds it failed to close: %v", len(mine), err)
 	assert.Equal(t, 1, fins, "finalizers run even when closing fails")
 	t.Logf("Close: %v", err)
@@ -279,7 +279,7 @@ func loopCloseWhileIdle(t *testing.T, h *harness, l *aeloop.Loop) {
 }
 
 func loopApiName(t *testing.T, h *harness, l *aeloop.Loop) {
-	assert.Contains(t, []string{"epoll", "kqueue", "poll"}, l.ApiName())
+	assert.Contains(t, []string{"epoll", "kqueue", "poll", "iocp"}, l.ApiName())
 	assert.Equal(t, 1024, l.SetSize())
 	for _, n := range []int{0, -1} {
 		_, err := h.loopFn(n)

@@ -3,12 +3,12 @@ package tests
 import (
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
@@ -175,37 +175,9 @@ func loopWait(t *testing.T, h *harness, _ *aeloop.Loop) {
 
 	h.close(r)
 	_, err = aeloop.Wait(r, event.Readable, 10*time.Millisecond)
-	assert.ErrorIs(t, err, unix.EBADF, "a closed fd")
+	assert.ErrorIs(t, err, syscall.EBADF, "a closed fd")
 	_, err = aeloop.Wait(-1, event.Readable, 0)
 	assert.ErrorIs(t, err, mux.ErrRange)
 	_, err = aeloop.Wait(a, event.Barrier, 0)
 	assert.ErrorIs(t, err, mux.ErrBadMask)
-}
-
-func loopWaitEINTR(t *testing.T, h *harness, l *aeloop.Loop) {
-	a, _ := h.socketpair()
-	st := signalStorm(2 * time.Millisecond)
-	start := time.Now()
-	m, err := aeloop.Wait(a, event.Readable, 200*time.Millisecond)
-	el := time.Since(start)
-	st.Stop()
-	require.NoError(t, err, "EINTR surfaced")
-	assert.Equal(t, event.None, m)
-	assert.GreaterOrEqual(t, el, 200*time.Millisecond, "a signal ended the wait early")
-
-	ran := 0
-	start = time.Now() // before AddTimer: the timer is due 200 ms after it
-	_, err = l.AddTimer(200*time.Millisecond, func(*aeloop.Loop, int64, any) time.Duration {
-		ran++
-		return aeloop.NoMore
-	}, nil, nil)
-	require.NoError(t, err)
-	st = signalStorm(2 * time.Millisecond)
-	n, err := l.ProcessEvents(aeloop.TimeEvents)
-	el = time.Since(start)
-	st.Stop()
-	require.NoError(t, err, "EINTR surfaced")
-	assert.Equal(t, 1, n, "a signal ended the poll before the timer was due")
-	assert.Equal(t, 1, ran)
-	assert.GreaterOrEqual(t, el, 200*time.Millisecond)
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/internal/fdtest"
 )
 
 // A fresh socketpair reports nothing; after one write the peer is
@@ -36,13 +36,13 @@ func pollerLevelPartialRead(t *testing.T, h *harness) {
 	h.write(a, "0123456789")
 	h.expect(p, soon, "10 bytes queued", entry(b, evR))
 	var buf [3]byte
-	n, err := unix.Read(b, buf[:])
+	n, err := fdtest.Read(b, buf[:])
 	require.Equal(t, 3, n, "read 3 of 10 bytes: %d, %v", n, err)
 	require.NoError(t, err, "read 3 of 10 bytes: %d, %v", n, err)
 	h.expect(p, soon, "7 bytes still queued after a partial read", entry(b, evR))
 	n, err = drain(b)
 	require.Equal(t, 7, n, "drain: %d bytes, %v; want 7, EAGAIN", n, err)
-	require.ErrorIs(t, err, unix.EAGAIN, "drain: %d bytes, %v; want 7, EAGAIN", n, err)
+	require.ErrorIs(t, err, errAgain, "drain: %d bytes, %v; want 7, EAGAIN", n, err)
 	h.waitIdle(p, "after a full drain")
 }
 
@@ -80,7 +80,7 @@ func pollerWritableUntilFull(t *testing.T, h *harness) {
 		fired := make([]event.Fired, 4)
 		for got == event.None && time.Now().Before(deadline) {
 			_, err := drain(b)
-			require.ErrorIs(t, err, unix.EAGAIN, "%s: drain the peer: %v", kind, err)
+			require.ErrorIs(t, err, errAgain, "%s: drain the peer: %v", kind, err)
 			for _, f := range h.wait(p, fired, 10*time.Millisecond) {
 				if f.Fd == a {
 					got = f.Mask
@@ -121,10 +121,10 @@ func pollerPeerCloses(t *testing.T, h *harness) {
 		assert.NotZero(t, m&evR, "%s: reported %v; want Readable", what, m)
 		assert.False(t, hangup && m&event.Hangup == 0, "%s: reported %v without Hangup, but Caps().%s is true", what, m, capName)
 		var buf [16]byte
-		n, err := unix.Read(fd, buf[:])
+		n, err := fdtest.Read(fd, buf[:])
 		switch {
 		case n == 0 && err == nil:
-		case reset && err == unix.ECONNRESET:
+		case reset && err == errConnReset:
 		case reset:
 			assert.Fail(t, fmt.Sprintf("%s: read gave %d, %v; want 0 (end of file) or ECONNRESET", what, n, err))
 		default:
@@ -145,12 +145,12 @@ func pollerPeerCloses(t *testing.T, h *harness) {
 
 	a, b = h.socketpair()
 	h.mustAdd(p, a, evR)
-	require.NoError(t, unix.Shutdown(b, unix.SHUT_WR), "shutdown")
+	require.NoError(t, fdtest.Shutdown(b), "shutdown")
 	check("AF_UNIX peer shutdown(SHUT_WR)", a, caps.HalfClose, false, "HalfClose")
 
 	c, s := h.tcpPair()
 	h.mustAdd(p, c, evR)
-	require.NoError(t, unix.Shutdown(s, unix.SHUT_WR), "shutdown")
+	require.NoError(t, fdtest.Shutdown(s), "shutdown")
 	check("TCP peer shutdown(SHUT_WR)", c, caps.HalfClose, false, "HalfClose")
 
 	// A TCP peer's close looks like shutdown(SHUT_WR) from this side: a FIN.
@@ -160,7 +160,7 @@ func pollerPeerCloses(t *testing.T, h *harness) {
 	check("TCP peer closed", c, caps.HalfClose, false, "HalfClose")
 
 	c, s = h.tcpPair()
-	require.NoError(t, unix.SetsockoptLinger(s, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}), "SO_LINGER")
+	require.NoError(t, lingerZero(s), "SO_LINGER")
 	h.mustAdd(p, c, evR)
 	h.close(s) // with a zero linger time: RST
 	check("TCP peer reset (RST)", c, caps.HalfClose, true, "HalfClose")
@@ -175,15 +175,15 @@ func pollerListener(t *testing.T, h *harness) {
 	h.waitIdle(p, "a listener with no pending connection")
 	for i := 0; i < 2; i++ {
 		_, err := h.dial(sa)
-		require.False(t, err != nil && err != unix.EINPROGRESS, "connect to 127.0.0.1:%d: %v", sa.Port, err)
+		require.False(t, err != nil && err != errInProgress, "connect to 127.0.0.1:%d: %v", sa.Port, err)
 	}
 	m := h.waitFor(p, l, soon, "connections pending")
 	assert.Equal(t, evR, m, "listener with pending connections reported %v; want Readable", m)
 	h.accept(l)
 	h.accept(l)
-	if fd, _, err := unix.Accept(l); err != unix.EAGAIN {
+	if fd, err := sysAccept(l); err != errAgain {
 		if err == nil {
-			unix.Close(fd)
+			fdtest.Close(fd)
 		}
 		require.FailNow(t, fmt.Sprintf("a third accept: %v; want EAGAIN", err))
 	}
@@ -196,11 +196,11 @@ func pollerConnectRefused(t *testing.T, h *harness) {
 	p := h.p
 	// A port bound but never listened on refuses connections, and nobody
 	// else can take it meanwhile.
-	_, sa := h.bound(unix.SOCK_STREAM)
+	_, sa := h.bound(sockStream)
 	s, err := h.dial(sa)
 	switch err {
-	case unix.EINPROGRESS:
-	case unix.ECONNREFUSED:
+	case errInProgress:
+	case errConnRefused:
 		t.Skipf("connect(2) to 127.0.0.1:%d was refused at once: no readiness to observe on this OS", sa.Port)
 	case nil:
 		require.FailNow(t, fmt.Sprintf("connect to 127.0.0.1:%d, which nobody listens on, succeeded", sa.Port))
@@ -212,31 +212,31 @@ func pollerConnectRefused(t *testing.T, h *harness) {
 	t.Logf("refused connect reported as %v", m)
 	assert.NotZero(t, m&evW, "refused connect reported as %v; want Writable", m)
 	assert.False(t, p.Caps().Error && m&event.Error == 0, "refused connect reported as %v without Error, but Caps().Error is true", m)
-	e, err := unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
-	assert.False(t, err != nil || unix.Errno(e) != unix.ECONNREFUSED, "SO_ERROR = %v, %v; want ECONNREFUSED", unix.Errno(e), err)
+	e, err := soError(s)
+	assert.False(t, err != nil || e != errConnRefused, "SO_ERROR = %v, %v; want ECONNREFUSED", e, err)
 }
 
 // UDP: Readable while datagrams are queued, cleared when drained.
 func pollerUDP(t *testing.T, h *harness) {
 	p := h.p
-	rcv, sa := h.bound(unix.SOCK_DGRAM)
-	snd, _ := h.bound(unix.SOCK_DGRAM)
+	rcv, sa := h.bound(sockDgram)
+	snd, _ := h.bound(sockDgram)
 	h.mustAdd(p, rcv, evR)
 	h.waitIdle(p, "an idle UDP socket")
 	const n = 3
 	for i := 0; i < n; i++ {
-		require.NoError(t, unix.Sendto(snd, []byte{byte('a' + i)}, 0, sa), "sendto")
+		require.NoError(t, sysSendto(snd, []byte{byte('a' + i)}, sa), "sendto")
 	}
 	var buf [8]byte
 	for i := 0; i < n; i++ {
 		m := h.waitFor(p, rcv, soon, fmt.Sprintf("%d datagrams queued", n-i))
 		assert.Equal(t, evR, m, "%d datagrams queued: reported %v; want Readable", n-i, m)
-		k, _, err := unix.Recvfrom(rcv, buf[:], 0)
+		k, err := sysRecvfrom(rcv, buf[:])
 		require.Equal(t, 1, k, "recvfrom datagram %d: %d, %v", i, k, err)
 		require.NoError(t, err, "recvfrom datagram %d: %d, %v", i, k, err)
 	}
-	_, _, err := unix.Recvfrom(rcv, buf[:], 0)
-	require.ErrorIs(t, err, unix.EAGAIN, "recvfrom after %d datagrams: %v; want EAGAIN", n, err)
+	_, err := sysRecvfrom(rcv, buf[:])
+	require.ErrorIs(t, err, errAgain, "recvfrom after %d datagrams: %v; want EAGAIN", n, err)
 	h.waitIdle(p, "every datagram read")
 }
 

@@ -7,12 +7,12 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
@@ -133,7 +133,7 @@ func pollerBadInput(t *testing.T, h *harness) {
 	h.mustAdd(p, a, evR)
 	s := p.Stats()
 	n := p.SetSize()
-	for _, fd := range []int{-1, -1000, math.MinInt, n, n + 1, math.MaxInt} {
+	for _, fd := range outOfRange(n) {
 		h.wantErr(p.Add(fd, evR), mux.ErrRange, fmt.Sprintf("Add(%d, Readable) with set size %d", fd, n))
 		h.wantErr(p.Del(fd, evR), mux.ErrRange, fmt.Sprintf("Del(%d, Readable) with set size %d", fd, n))
 		h.wantMask(p, fd, event.None, "Mask of an fd out of range")
@@ -151,7 +151,7 @@ func pollerBadInput(t *testing.T, h *harness) {
 	h.close(cw)
 	h.close(cr)
 	err := p.Add(cr, evR)
-	assert.ErrorIs(t, err, unix.EBADF, "Add(%d, Readable) of a closed fd: %v; want an error matching EBADF", cr, err)
+	assert.ErrorIs(t, err, syscall.EBADF, "Add(%d, Readable) of a closed fd: %v; want an error matching EBADF", cr, err)
 	for _, s := range sentinels {
 		assert.NotErrorIs(t, err, s.err, "Add of a closed fd: %v matches %s", err, s.name)
 	}
@@ -189,12 +189,12 @@ func pollerBadInput(t *testing.T, h *harness) {
 // Regular files and directories: ErrNotPollable on every backend.
 func pollerNotPollable(t *testing.T, h *harness) {
 	p := h.p
-	dir := t.TempDir()
+	dir := h.tempDir()
 	path := dir + "/regular"
 	require.NoError(t, os.WriteFile(path, []byte("data"), 0o600))
 	files := map[string]string{"a regular file": path, "a directory": dir}
 	for what, name := range files {
-		fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := openFile(name)
 		require.NoError(t, err, "open %s", name)
 		h.own(fd)
 		s := p.Stats()
@@ -205,6 +205,7 @@ func pollerNotPollable(t *testing.T, h *harness) {
 		s2 := p.Stats()
 		assert.False(t, s2.Modifies != s.Modifies || s2.Deregisters != s.Deregisters, "refusing %s modified or deregistered something: %+v then %+v", what, s, s2)
 		assert.NoError(t, p.Del(fd, evRW), "Del of %s that was refused", what)
+		h.close(fd)
 	}
 	a, _ := h.socketpair()
 	h.mustAdd(p, a, evR)
@@ -371,7 +372,7 @@ func pollerManyFds(t *testing.T, h *harness) {
 			go func(mine []int) {
 				defer wg.Done()
 				for _, i := range mine {
-					if _, err := unix.Write(ends[i], []byte{1}); err != nil {
+					if _, err := fdtest.Write(ends[i], []byte{1}); err != nil {
 						errc <- fmt.Errorf("write to fd %d: %w", ends[i], err)
 						return
 					}
@@ -395,7 +396,7 @@ func pollerManyFds(t *testing.T, h *harness) {
 					problem("round %d: fd %d reported as %v; want Readable", round, fd, f.Mask)
 				}
 				var buf [8]byte
-				nr, err := unix.Read(fd, buf[:])
+				nr, err := fdtest.Read(fd, buf[:])
 				if nr != 1 {
 					problem("round %d: fd %d reported Readable, read gave %d, %v; want the 1 byte its peer wrote", round, fd, nr, err)
 				}

@@ -11,17 +11,20 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// Windows has no socketpair(2) and its pipes are no sockets, so the pair a
-// test watches is a loopback TCP connection. Every socket made here is
-// non-blocking (FIONBIO) and not inherited by child processes, and the
-// numbers returned are SOCKET handles, as mux.Poller.Add takes them.
+// Windows has no socketpair(2) and its pipes are no sockets (only sockets
+// can be polled), so the pairs a test watches, Socketpair's and Pipe's, are
+// loopback TCP connections. Every socket made here is non-blocking
+// (FIONBIO) and not inherited by child processes, and the numbers returned
+// are SOCKET handles, as mux.Poller.Add takes them.
 
 var (
-	ws2       = windows.NewLazySystemDLL("ws2_32.dll")
-	procAcc   = ws2.NewProc("accept")
-	procIoctl = ws2.NewProc("ioctlsocket")
-	wsaOnce   sync.Once
-	wsaErr    error
+	ws2         = windows.NewLazySystemDLL("ws2_32.dll")
+	procAcc     = ws2.NewProc("accept")
+	procIoctl   = ws2.NewProc("ioctlsocket")
+	kernel32    = windows.NewLazySystemDLL("kernel32.dll")
+	procHandleI = kernel32.NewProc("GetHandleInformation")
+	wsaOnce     sync.Once
+	wsaErr      error
 )
 
 const fionbio = 0x8004667e // FIONBIO for ioctlsocket
@@ -36,19 +39,54 @@ func startup() error {
 
 // socket returns a new non-blocking, non-inheritable TCP socket.
 func socket() (windows.Handle, error) {
+	s, err := Socket(windows.AF_INET, windows.SOCK_STREAM)
+	return windows.Handle(s), err
+}
+
+// Socket returns a new socket of the given domain and type (the AF_ and
+// SOCK_ values of golang.org/x/sys/windows), non-blocking and not
+// inherited.
+func Socket(domain, typ int) (int, error) {
 	if err := startup(); err != nil {
-		return 0, fmt.Errorf("WSAStartup: %w", err)
+		return -1, fmt.Errorf("WSAStartup: %w", err)
 	}
-	s, err := windows.WSASocket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0,
+	s, err := windows.WSASocket(int32(domain), int32(typ), 0, nil, 0,
 		windows.WSA_FLAG_OVERLAPPED|windows.WSA_FLAG_NO_HANDLE_INHERIT)
 	if err != nil {
-		return 0, fmt.Errorf("WSASocket: %w", err)
+		return -1, fmt.Errorf("WSASocket: %w", err)
 	}
 	if err := SetNonblock(int(s)); err != nil {
 		windows.Closesocket(s)
-		return 0, err
+		return -1, err
 	}
-	return s, nil
+	return int(s), nil
+}
+
+// Pipe returns the two ends of a loopback TCP connection in place of a
+// pipe: r to read from, w to write to. A Windows pipe is no socket and
+// cannot be polled.
+func Pipe() (r, w int, err error) { return Socketpair() }
+
+// OpenFds lists the process's open handles, in order, by asking
+// GetHandleInformation about every handle value (a multiple of 4) until
+// 4,096 values in a row are unused: Windows hands out the lowest free
+// values, so a test process's handles have no gap that wide.
+func OpenFds() []int {
+	var fds []int
+	for h, last := 4, 0; h-last <= 4*4096 && h < 1<<26; h += 4 {
+		if IsOpen(h) {
+			fds = append(fds, h)
+			last = h
+		}
+	}
+	return fds
+}
+
+// IsOpen reports whether fd is an open handle.
+func IsOpen(fd int) bool {
+	var flags uint32
+	r, _, _ := syscall.SyscallN(procHandleI.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&flags)))
+	return r != 0
 }
 
 // SetNonblock makes the socket fd non-blocking.
@@ -184,7 +222,12 @@ func Shutdown(fd int) error {
 	return os.NewSyscallError("shutdown", windows.Shutdown(windows.Handle(fd), windows.SHUT_WR))
 }
 
-// Close closes the socket fd.
+// Close closes the socket fd, or fd's handle if it is no socket (a file a
+// test opened).
 func Close(fd int) error {
-	return os.NewSyscallError("closesocket", windows.Closesocket(windows.Handle(fd)))
+	err := windows.Closesocket(windows.Handle(fd))
+	if err == windows.WSAENOTSOCK {
+		return os.NewSyscallError("CloseHandle", windows.CloseHandle(windows.Handle(fd)))
+	}
+	return os.NewSyscallError("closesocket", err)
 }

@@ -12,8 +12,6 @@ package fdmodel
 import (
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux/event"
 	"github.com/aemux/mux/internal/fdtest"
 )
@@ -84,7 +82,9 @@ func (s *Set) Socketpair() error {
 	return nil
 }
 
-// Pipe adds a pipe: its read end, then its write end.
+// Pipe adds a pipe: its read end, then its write end. The model is a unix
+// pipe's; on Windows fdtest.Pipe is a TCP connection, which the model does
+// not describe.
 func (s *Set) Pipe() error {
 	r, w, err := fdtest.Pipe()
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Set) ClosedNumber() int {
 
 // Write writes n bytes to e, which must satisfy CanWrite.
 func (s *Set) Write(e *End, n int) error {
-	if k, err := unix.Write(e.Num, make([]byte, n)); k != n || err != nil {
+	if k, err := fdtest.Write(e.Num, make([]byte, n)); k != n || err != nil {
 		return fmt.Errorf("write %d bytes to fd %d: %d, %v", n, e.Num, k, err)
 	}
 	e.Peer.Buffered += n
@@ -155,7 +155,7 @@ func (s *Set) Write(e *End, n int) error {
 func (s *Set) Drain(e *End) error {
 	buf := make([]byte, 8192)
 	for e.Buffered > 0 {
-		k, err := unix.Read(e.Num, buf)
+		k, err := fdtest.Read(e.Num, buf)
 		if k <= 0 || err != nil {
 			return fmt.Errorf("read fd %d with %d bytes buffered: %d, %v", e.Num, e.Buffered, k, err)
 		}
@@ -166,7 +166,7 @@ func (s *Set) Drain(e *End) error {
 
 // Shutdown shuts down writing on the socket end e.
 func (s *Set) Shutdown(e *End) error {
-	if err := unix.Shutdown(e.Num, unix.SHUT_WR); err != nil {
+	if err := fdtest.Shutdown(e.Num); err != nil {
 		return fmt.Errorf("shutdown fd %d: %w", e.Num, err)
 	}
 	e.WrShut, e.Peer.RdShut = true, true
@@ -176,7 +176,7 @@ func (s *Set) Shutdown(e *End) error {
 // Close closes e. Its peer sees end of file; a socket peer also a hang-up
 // both ways.
 func (s *Set) Close(e *End) {
-	unix.Close(e.Num)
+	fdtest.Close(e.Num)
 	e.Open, e.Buffered = false, 0
 	e.Peer.RdShut = true
 	if e.Peer.Kind == 's' {
