@@ -36,7 +36,7 @@ var (
 const sendSeenAtOnce = true
 
 // overshootSlack is how much later than the machine's own timed block a
-// timed Wait may return, at the median.
+// timed Wait may return (notLater).
 const overshootSlack = 20 * time.Millisecond
 
 // numberReuseSure is true where a closed fd's number is the next one

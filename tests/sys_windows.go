@@ -48,7 +48,7 @@ const soErrorOpt = 0x1007
 const sendSeenAtOnce = false
 
 // overshootSlack is how much later than the machine's own timed block a
-// timed Wait may return, at the median: under Wine a Wait is a few round
+// timed Wait may return (notLater): under Wine a Wait is a few round
 // trips to wineserver, each of which waits for that process to be
 // scheduled, so a loaded machine delays it more than the one wait it is
 // compared with.
