@@ -1,10 +1,14 @@
-//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && libkqueue)
 
-// The kqueue backend: Redis's ae_kqueue.c in Go, for macOS and the BSDs.
-// The change-list and merge logic lives in kqueue_logic.go, where Linux tests
-// it; this file converts to and from unix.Kevent_t and calls kevent(2). The
-// wake-up is split by file, as in Go's runtime: kqueue_user.go (EVFILT_USER)
-// and kqueue_pipe.go (a pipe, where EVFILT_USER is missing).
+// The kqueue backend: Redis's ae_kqueue.c in Go, for macOS and the BSDs, and
+// on Linux over libkqueue with the libkqueue build tag. The change-list and
+// merge logic lives in kqueue_logic.go, where every OS tests it; this file
+// converts to and from the native struct kevent and calls kevent. What
+// differs per platform is only the native layer:
+// backend_kqueue_native_bsd.go (x/sys/unix on the kernels) and
+// backend_kqueue_native_libkqueue.go (cgo over libkqueue). The wake-up is
+// split by file, as in Go's runtime: kqueue_user.go (EVFILT_USER) and
+// kqueue_pipe.go (a pipe, where EVFILT_USER is missing).
 //
 // Quirks handled here:
 //   - kqueue reports the read and write filters of an fd as separate events.
@@ -13,10 +17,14 @@
 //     filters of one fd come back in successive Waits.
 //   - The changes of one ctl call (at most one per filter) go to the kernel
 //     in one kevent call, as Redis and Valkey now do (valkey#638,
-//     redis#14557). Each carries EV_RECEIPT and the event list has room for
-//     all of them, so the kernel applies every change, reports each one's
-//     errno in the event list, and drains no pending event (every kernel's
-//     kevent skips the scan for events once it has written a receipt).
+//     redis#14557). Each carries EV_RECEIPT and the event list has exactly
+//     one slot per change, so the kernel applies every change and reports
+//     each one's errno in the event list. The kernels then skip the scan for
+//     pending events (they do once they have written a receipt); libkqueue
+//     scans whenever slots are left, so it is the exact size that keeps
+//     pending events out of the list there. Should an implementation still
+//     return an event after the receipts, kqSplitReceipts tells it apart and
+//     wait reports it (carry): an event is never lost or read as a receipt.
 //   - kqueue accepts regular files and directories and reports them always
 //     ready: ctl refuses them with checkPollable when an fd is first
 //     registered, as epoll does.
@@ -33,7 +41,7 @@
 package mux
 
 import (
-	"syscall"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -44,49 +52,42 @@ import (
 
 var _ backend = (*kqueueBackend)(nil)
 
-func init() { register("kqueue", 0, openKqueue) }
-
-// evReceipt is EV_RECEIPT, 0x40 on all five systems; x/sys/unix does not
-// define it for netbsd.
-const evReceipt = 0x40
+func init() { register("kqueue", kqOrder, openKqueue) }
 
 type kqueueBackend struct {
 	kq   int
 	mode Mode
 	wk   kqWake // the wake-up: kqueue_user.go or kqueue_pipe.go
 	m    kqMerger
-	zero unix.Timespec // a timeout of 0, for calls that must not block
-	ts   unix.Timespec
+	zero kqTimespec // a timeout of 0, for calls that must not block
+	ts   kqTimespec
 
+	// The native kevent arrays are slices of their own: cgo (libkqueue)
+	// refuses a pointer into an object that also holds Go pointers.
 	chg     [2]kqEvent // ctl's changes, at most one per filter
-	nchg    [2]unix.Kevent_t
-	nrcpt   [2]unix.Kevent_t
+	fchg    [2]kqEvent // kqForget's
+	nchg    []nativeKevent
+	nrcpt   []nativeKevent
 	rcpt    [2]kqEvent
-	events  []unix.Kevent_t // wait's, as long as the longest fired slice
+	events  []nativeKevent // wait's, as long as the longest fired slice
 	pevents []kqEvent
 	dchg    []kqEvent // Oneshot's disarm changes; capacity as long as events
-	ndchg   []unix.Kevent_t
-	ndrcpt  []unix.Kevent_t
+	ndchg   []nativeKevent
+	ndrcpt  []nativeKevent
+	carry   []kqEvent // events a change call returned, for the next wait
 }
 
 func openKqueue(setsize int, mode Mode) (backend, error) {
-	// x/sys/unix has no kqueue1 (netbsd, openbsd) or kqueuex (freebsd 14)
-	// wrapper, so the flag is set after kqueue(2) under ForkLock, as Go's
-	// os package does, so that no fork in between inherits the fd.
-	syscall.ForkLock.RLock()
-	kq, err := unix.Kqueue()
-	if err == nil {
-		unix.CloseOnExec(kq)
-	}
-	syscall.ForkLock.RUnlock()
+	kq, err := kqueueOpen()
 	if err != nil {
 		return nil, syscallErr("kqueue", err)
 	}
-	b := &kqueueBackend{kq: kq, mode: mode, m: kqMerger{wakeFd: -1}}
+	b := &kqueueBackend{kq: kq, mode: mode, m: kqMerger{wakeFd: -1},
+		nchg: make([]nativeKevent, 2), nrcpt: make([]nativeKevent, 2)}
 	b.grow(64)
 	b.m.resize(setsize)
 	if err := b.openWake(); err != nil {
-		unix.Close(kq)
+		kqueueClose(kq)
 		return nil, err
 	}
 	return b, nil
@@ -96,57 +97,63 @@ func (b *kqueueBackend) name() string { return "kqueue" }
 
 func (b *kqueueBackend) caps() Caps {
 	return Caps{Edge: true, Oneshot: true, Hangup: true, HalfClose: true, Error: true,
-		Pollable: true, Resolution: time.Nanosecond}
+		Pollable: kqFdPollable, Resolution: time.Nanosecond}
 }
 
-func (b *kqueueBackend) fd() int { return b.kq }
+func (b *kqueueBackend) fd() int {
+	if !kqFdPollable {
+		return -1
+	}
+	return b.kq
+}
 
-// toKevent and fromKevent are the one pair of translations. Field types
-// differ per OS (netbsd's Filter and Flags are uint32, the others' int16 and
-// uint16), hence SetKevent and the conversions.
-func toKevent(k *unix.Kevent_t, c *kqEvent) {
-	filter := unix.EVFILT_READ
+// toKevent and fromKevent are the one pair of translations between the
+// portable kqEvent and the native struct kevent.
+func toKevent(k *nativeKevent, c *kqEvent) {
+	filter := evfiltRead
 	if c.filter == kqWrite {
-		filter = unix.EVFILT_WRITE
+		filter = evfiltWrite
 	}
 	flags := evReceipt
 	for _, f := range [...]struct {
 		portable kqFlags
 		native   int
-	}{{kqAdd, unix.EV_ADD}, {kqDelete, unix.EV_DELETE}, {kqEnable, unix.EV_ENABLE},
-		{kqClear, unix.EV_CLEAR}, {kqOneshot, unix.EV_ONESHOT}} {
+	}{{kqAdd, evAdd}, {kqDelete, evDelete}, {kqEnable, evEnable},
+		{kqClear, evClear}, {kqOneshot, evOneshot}} {
 		if c.flags&f.portable != 0 {
 			flags |= f.native
 		}
 	}
-	*k = unix.Kevent_t{}
-	unix.SetKevent(k, int(c.ident), filter, flags)
+	keventSet(k, c.ident, filter, flags, 0)
 }
 
-func fromKevent(k *unix.Kevent_t) kqEvent {
-	e := kqEvent{ident: uint64(k.Ident), fflags: uint32(k.Fflags), data: int64(k.Data), filter: kqUser}
-	switch k.Filter {
-	case unix.EVFILT_READ:
+func fromKevent(k *nativeKevent) kqEvent {
+	ident, filter, flags, fflags, data := keventGet(k)
+	e := kqEvent{ident: ident, fflags: fflags, data: data, filter: kqUser}
+	switch filter {
+	case evfiltRead:
 		e.filter = kqRead
-	case unix.EVFILT_WRITE:
+	case evfiltWrite:
 		e.filter = kqWrite
 	} // the only other filter this kqueue holds is the EVFILT_USER wake-up
-	if k.Flags&unix.EV_EOF != 0 {
+	if flags&evEOF != 0 {
 		e.flags |= kqEOF
 	}
-	if k.Flags&unix.EV_ERROR != 0 {
+	if flags&evError != 0 {
 		e.flags |= kqError
 	}
 	return e
 }
 
-// kevent applies changes with receipts and returns what they report.
-func (b *kqueueBackend) kevent(changes []kqEvent, nchg, nrcpt []unix.Kevent_t, rcpt []kqEvent) ([]kqEvent, error) {
+// kevent applies changes with receipts and returns the receipts. The event
+// list has one slot per change; an entry that is not a receipt of the batch
+// is a pending event, kept in carry for the next wait.
+func (b *kqueueBackend) kevent(changes []kqEvent, nchg, nrcpt []nativeKevent, rcpt []kqEvent) ([]kqEvent, error) {
 	for i := range changes {
 		toKevent(&nchg[i], &changes[i])
 	}
 	for {
-		n, err := unix.Kevent(b.kq, nchg[:len(changes)], nrcpt[:len(changes)], &b.zero)
+		n, err := keventCall(b.kq, nchg[:len(changes)], nrcpt[:len(changes)], &b.zero)
 		if err == unix.EINTR {
 			continue // changes cannot block; EV_ADD and EV_DELETE may be repeated
 		}
@@ -156,7 +163,9 @@ func (b *kqueueBackend) kevent(changes []kqEvent, nchg, nrcpt []unix.Kevent_t, r
 		for i := range n {
 			rcpt[i] = fromKevent(&nrcpt[i])
 		}
-		return rcpt[:n], nil
+		receipts, events := kqSplitReceipts(changes, rcpt[:n])
+		b.carry = append(b.carry, events...)
+		return receipts, nil
 	}
 }
 
@@ -170,20 +179,34 @@ func (b *kqueueBackend) ctl(fd int, old, new event.Mask) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	rcpt, err := b.kevent(changes, b.nchg[:], b.nrcpt[:], b.rcpt[:])
+	rcpt, err := b.kevent(changes, b.nchg, b.nrcpt, b.rcpt[:])
 	if err != nil {
 		return err
 	}
-	return kqReceiptErr(changes, rcpt)
+	err = kqReceiptErr(changes, rcpt)
+	if old == event.None && errors.Is(err, unix.ENOENT) {
+		// An add answered ENOENT (libkqueue only): it still holds a filter
+		// of the file that had this number before it was closed without
+		// Del. Forget both filters, then register the new file.
+		forget := kqForget(b.fchg[:0], fd)
+		if _, err := b.kevent(forget, b.nchg, b.nrcpt, b.rcpt[:]); err != nil {
+			return err
+		}
+		if rcpt, err = b.kevent(changes, b.nchg, b.nrcpt, b.rcpt[:]); err != nil {
+			return err
+		}
+		err = kqReceiptErr(changes, rcpt)
+	}
+	return err
 }
 
 func (b *kqueueBackend) grow(n int) {
-	b.events = make([]unix.Kevent_t, n)
+	b.events = make([]nativeKevent, n)
 	b.pevents = make([]kqEvent, n)
 	if b.mode == Oneshot { // disarm deletes at most one filter per entry
 		b.dchg = make([]kqEvent, 0, n)
-		b.ndchg = make([]unix.Kevent_t, n)
-		b.ndrcpt = make([]unix.Kevent_t, n)
+		b.ndchg = make([]nativeKevent, n)
+		b.ndrcpt = make([]nativeKevent, n)
 	}
 }
 
@@ -191,23 +214,36 @@ func (b *kqueueBackend) wait(fired []event.Fired, timeout time.Duration) (int, b
 	if len(fired) > len(b.events) {
 		b.grow(len(fired))
 	}
-	evs := b.events[:len(fired)] // never more than fired holds: none is lost
-	var ts *unix.Timespec
-	if timeout >= 0 {
-		b.ts = unix.NsecToTimespec(int64(kqTimeout(timeout)))
+	// Events that change calls brought back (carry) come first; the kernel
+	// is asked for no more than fired still holds, so none is lost, and not
+	// made to block when there is something to report already.
+	k := min(len(b.carry), len(fired))
+	var ts *kqTimespec
+	switch {
+	case k > 0:
+		ts = &b.zero
+	case timeout >= 0:
+		setTimespec(&b.ts, kqTimeout(timeout))
 		ts = &b.ts
 	}
-	r, err := unix.Kevent(b.kq, nil, evs, ts)
-	if err != nil {
-		if err == unix.EINTR {
+	evs := b.events[k:len(fired)]
+	r := 0
+	if len(evs) > 0 {
+		var err error
+		if r, err = keventCall(b.kq, nil, evs, ts); err == unix.EINTR && k > 0 {
+			r = 0 // report what carry holds now
+		} else if err == unix.EINTR {
 			return 0, false, unix.EINTR
+		} else if err != nil {
+			return 0, false, syscallErr("kevent", err)
 		}
-		return 0, false, syscallErr("kevent", err)
 	}
+	copy(b.pevents, b.carry[:k])
+	b.carry = b.carry[:copy(b.carry, b.carry[k:])]
 	for i := range r {
-		b.pevents[i] = fromKevent(&evs[i])
+		b.pevents[k+i] = fromKevent(&evs[i])
 	}
-	n, woke := b.m.merge(b.pevents[:r], fired)
+	n, woke := b.m.merge(b.pevents[:k+r], fired)
 	if woke {
 		b.drainWake()
 	}
@@ -233,7 +269,7 @@ func (b *kqueueBackend) close() error {
 	if err := b.closeWake(); err != nil {
 		errs = multierror.Append(errs, err)
 	}
-	if err := unix.Close(b.kq); err != nil {
+	if err := kqueueClose(b.kq); err != nil {
 		errs = multierror.Append(errs, syscallErr("close", err))
 	}
 	return errs.ErrorOrNil()

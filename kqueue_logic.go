@@ -92,12 +92,32 @@ func kqChanges(dst []kqEvent, fd int, old, new event.Mask, mode Mode) []kqEvent 
 	return dst
 }
 
+// kqSplitReceipts tells apart what a kevent call with the changelist
+// changes returned: first the receipts, one per change in changelist order,
+// each a copy of its change with EV_ERROR set and the errno (0 for success)
+// in data; then, on libkqueue when the event list has slots to spare,
+// pending events. An entry is a receipt only while entries are still
+// receipt-shaped: EV_ERROR set, and ident and filter those of the next
+// change. Everything from the first other entry on is an event, which the
+// caller must report rather than drop.
+func kqSplitReceipts(changes, out []kqEvent) (receipts, events []kqEvent) {
+	n := 0
+	for n < len(out) && n < len(changes) && out[n].flags&kqError != 0 &&
+		out[n].ident == changes[n].ident && out[n].filter == changes[n].filter {
+		n++
+	}
+	return out[:n], out[n:]
+}
+
 // kqReceiptErr reads the receipts (EV_RECEIPT) of one batch of changes. A
 // filter that the batch deletes or enables but that the kernel does not have
 // (ENOENT), or an fd the kernel no longer has (EBADF), means the fd was closed
 // without Del: that is reported as ENOENT, whatever else failed, so that the
-// Poller registers the new interest afresh. Otherwise the first failure is
-// returned. A missing receipt counts as success.
+// Poller registers the new interest afresh. So is an add that answers ENOENT,
+// which the kernels never do: libkqueue does, when it still holds the other
+// filter of an fd closed without Del (kqueueBackend.ctl then clears that
+// stale state). Otherwise the first failure is returned. A missing receipt
+// counts as success.
 func kqReceiptErr(changes, receipts []kqEvent) error {
 	var first error
 	for _, r := range receipts {
@@ -106,8 +126,11 @@ func kqReceiptErr(changes, receipts []kqEvent) error {
 		}
 		errno := unix.Errno(r.data)
 		for _, c := range changes {
-			if c.filter == r.filter && c.ident == r.ident && c.flags&(kqDelete|kqEnable) != 0 &&
-				(errno == unix.ENOENT || errno == unix.EBADF) {
+			if c.filter != r.filter || c.ident != r.ident {
+				continue
+			}
+			if (c.flags&(kqDelete|kqEnable) != 0 && (errno == unix.ENOENT || errno == unix.EBADF)) ||
+				(c.flags&kqAdd != 0 && errno == unix.ENOENT) {
 				return syscallErr("kevent", unix.ENOENT)
 			}
 		}
@@ -116,6 +139,14 @@ func kqReceiptErr(changes, receipts []kqEvent) error {
 		}
 	}
 	return first
+}
+
+// kqForget appends to dst an EV_DELETE of both filters of fd: what clears
+// libkqueue's stale state of an fd closed without Del. The receipts say
+// ENOENT for a filter it did not hold, which is expected.
+func kqForget(dst []kqEvent, fd int) []kqEvent {
+	return append(dst, kqEvent{ident: uint64(fd), filter: kqRead, flags: kqDelete},
+		kqEvent{ident: uint64(fd), filter: kqWrite, flags: kqDelete})
 }
 
 // kqMask is what one returned event says about its fd. EV_EOF is a hang-up

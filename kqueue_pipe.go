@@ -2,8 +2,6 @@
 
 package mux
 
-import "golang.org/x/sys/unix"
-
 // kqWake is the kqueue backend's wake-up where EVFILT_USER is missing: the
 // read end of the root's non-blocking pipe waker, watched level-triggered
 // with EVFILT_READ whatever the mode, and drained by wait. OpenBSD has no
@@ -19,9 +17,9 @@ func (b *kqueueBackend) openWake() error {
 	if err != nil {
 		return err
 	}
-	var add [1]unix.Kevent_t
-	unix.SetKevent(&add[0], w.fd(), unix.EVFILT_READ, unix.EV_ADD)
-	if _, err := unix.Kevent(b.kq, add[:], nil, nil); err != nil {
+	var add [1]nativeKevent
+	keventSet(&add[0], uint64(w.fd()), evfiltRead, evAdd, 0)
+	if _, err := keventCall(b.kq, add[:], nil, nil); err != nil {
 		w.close()
 		return syscallErr("kevent", err)
 	}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -212,6 +213,10 @@ func pollerConnectRefused(t *testing.T, h *harness) {
 	t.Logf("refused connect reported as %v", m)
 	assert.NotZero(t, m&evW, "refused connect reported as %v; want Writable", m)
 	assert.False(t, p.Caps().Error && m&event.Error == 0, "refused connect reported as %v without Error, but Caps().Error is true", m)
+	if runtime.GOOS == "linux" && p.Name() == "kqueue" {
+		t.Skip("libkqueue defect: it reads SO_ERROR to build the error event, which clears it, " +
+			"so the ECONNREFUSED is gone when the handler asks (Writable and Error were checked above)")
+	}
 	e, err := soError(s)
 	assert.False(t, err != nil || e != errConnRefused, "SO_ERROR = %v, %v; want ECONNREFUSED", e, err)
 }
