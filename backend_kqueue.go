@@ -34,6 +34,11 @@
 //     EBADF for a closed fd, and ctl reports ENOENT so that the Poller
 //     registers the reused number afresh. In Oneshot mode a kept filter is
 //     added again instead (the re-arm), so a reuse goes unnoticed there.
+//     libkqueue does not see the close and keeps the filters: there an add
+//     that answers ENOENT makes ctl forget the fd's filters and add again
+//     (kqForget), and a change that adds nothing deletes and re-adds each
+//     kept filter (kqReAddKept). The package doc's libkqueue table lists
+//     every difference.
 //   - EV_ONESHOT disarms only the filter that fired. Oneshot disarms the
 //     whole fd, as EPOLLONESHOT does, so wait deletes the other filter in a
 //     second kevent call when only one reported the fd.
@@ -65,10 +70,11 @@ type kqueueBackend struct {
 	// The native kevent arrays are slices of their own: cgo (libkqueue)
 	// refuses a pointer into an object that also holds Go pointers.
 	chg     [2]kqEvent // ctl's changes, at most one per filter
+	chg2    [4]kqEvent // kqReAddKept's (libkqueue)
 	fchg    [2]kqEvent // kqForget's
 	nchg    []nativeKevent
 	nrcpt   []nativeKevent
-	rcpt    [2]kqEvent
+	rcpt    [4]kqEvent
 	events  []nativeKevent // wait's, as long as the longest fired slice
 	pevents []kqEvent
 	dchg    []kqEvent // Oneshot's disarm changes; capacity as long as events
@@ -83,7 +89,7 @@ func openKqueue(setsize int, mode Mode) (backend, error) {
 		return nil, syscallErr("kqueue", err)
 	}
 	b := &kqueueBackend{kq: kq, mode: mode, m: kqMerger{wakeFd: -1},
-		nchg: make([]nativeKevent, 2), nrcpt: make([]nativeKevent, 2)}
+		nchg: make([]nativeKevent, 4), nrcpt: make([]nativeKevent, 4)}
 	b.grow(64)
 	b.m.resize(setsize)
 	if err := b.openWake(); err != nil {
@@ -178,6 +184,9 @@ func (b *kqueueBackend) ctl(fd int, old, new event.Mask) error {
 	changes := kqChanges(b.chg[:0], fd, old, new, b.mode)
 	if len(changes) == 0 {
 		return nil
+	}
+	if kqLibkqueue {
+		changes = kqReAddKept(b.chg2[:0], changes)
 	}
 	rcpt, err := b.kevent(changes, b.nchg, b.nrcpt, b.rcpt[:])
 	if err != nil {

@@ -110,3 +110,80 @@ func TestKqueueRefusesRegularFile(t *testing.T) {
 	assert.ErrorIs(t, p.Add(f, event.Readable), ErrNotPollable)
 	assert.Equal(t, event.None, p.Mask(f))
 }
+
+// With EV_RECEIPT and slots to spare in the event list, the kernels return
+// the receipts alone. libkqueue goes on to scan: it returns pending events
+// after the receipts, and when none is pending it returns 0, not counting
+// the receipts it wrote. With exactly one slot per change, as the backend
+// gives it, both return the receipts alone.
+func TestKqueueReceiptsWithSpareSlots(t *testing.T) {
+	kq, err := kqueueOpen()
+	require.NoError(t, err)
+	defer kqueueClose(kq)
+	a, b := kqSocketpair(t)
+	c, _ := kqSocketpair(t)
+	_, err = unix.Write(b, []byte("x"))
+	require.NoError(t, err)
+	chg, out := make([]nativeKevent, 1), make([]nativeKevent, 4)
+	keventSet(&chg[0], uint64(a), evfiltRead, evAdd, 0)
+	_, err = keventCall(kq, chg, nil, nil)
+	require.NoError(t, err)
+	var zero kqTimespec
+
+	keventSet(&chg[0], uint64(c), evfiltRead, evAdd|evReceipt, 0)
+	n, err := keventCall(kq, chg, out, &zero)
+	require.NoError(t, err)
+	ident, _, flags, _, data := keventGet(&out[0])
+	assert.Equal(t, []any{uint64(c), evError, int64(0)}, []any{ident, flags & evError, data}, "the receipt comes first")
+	if kqLibkqueue {
+		require.Equal(t, 2, n, "libkqueue: the receipt, then the pending event")
+		ident, filter, flags, _, _ := keventGet(&out[1])
+		assert.Equal(t, []any{uint64(a), evfiltRead, 0}, []any{ident, filter, flags & evError})
+	} else {
+		assert.Equal(t, 1, n, "the kernels: the receipt alone")
+	}
+
+	keventSet(&chg[0], uint64(c), evfiltRead, evDelete|evReceipt, 0)
+	n, err = keventCall(kq, chg, out[:1], &zero)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "one slot per change: the receipt alone, a still pending")
+	ident, _, flags, _, _ = keventGet(&out[0])
+	assert.Equal(t, []any{uint64(c), evError}, []any{ident, flags & evError})
+
+	_, err = unix.Read(a, make([]byte, 8)) // nothing pending any more
+	require.NoError(t, err)
+	keventSet(&chg[0], uint64(c), evfiltRead, evAdd|evReceipt, 0)
+	n, err = keventCall(kq, chg, out, &zero)
+	require.NoError(t, err)
+	if kqLibkqueue {
+		assert.Equal(t, 0, n, "libkqueue: the receipt written but not counted")
+	} else {
+		assert.Equal(t, 1, n)
+	}
+}
+
+// An event that a change call brings back after its receipts (carry) is
+// reported by the next Waits, none lost, and that Wait does not block.
+func TestKqueueWaitReportsCarried(t *testing.T) {
+	p, err := Open(1024, WithBackend("kqueue"))
+	require.NoError(t, err)
+	defer p.Close()
+	a, _ := kqSocketpair(t)
+	c, _ := kqSocketpair(t)
+	require.NoError(t, p.Add(a, event.Readable))
+	require.NoError(t, p.Add(c, event.Readable))
+	b := p.be.(*kqueueBackend)
+	b.carry = append(b.carry, kqEv(a, kqRead, 0, 0), kqEv(c, kqRead, kqEOF, 0))
+	fired := make([]event.Fired, 1)
+	start := time.Now()
+	n, err := p.Wait(fired, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []event.Fired{{Fd: a, Mask: event.Readable}}, fired[:n])
+	n, err = p.Wait(fired, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []event.Fired{{Fd: c, Mask: event.Readable | event.Hangup}}, fired[:n])
+	assert.Less(t, time.Since(start), 2*time.Second, "a Wait with carried events blocked")
+	n, err = p.Wait(fired, 0)
+	require.NoError(t, err)
+	assert.Zero(t, n, "each carried event is reported once")
+}

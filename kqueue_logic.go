@@ -92,6 +92,32 @@ func kqChanges(dst []kqEvent, fd int, old, new event.Mask, mode Mode) []kqEvent 
 	return dst
 }
 
+// kqReAddKept is for libkqueue, which cannot see an fd closed without Del:
+// an enable of the old file's filter succeeds there, so a Del of part of
+// the mask of a reused number would leave the new file unwatched. In a
+// batch that adds no filter (such a Del), it appends to dst the changes
+// with each EV_ENABLE of a kept filter replaced by an EV_DELETE and an
+// EV_ADD of it, which registers whatever file the number names now and,
+// like the enable on the kernels, re-checks its readiness (a closed number
+// makes the add answer EBADF). A batch that adds a filter is left as it is:
+// there the add answers ENOENT for a reused number, which ctl handles.
+func kqReAddKept(dst, changes []kqEvent) []kqEvent {
+	for _, c := range changes {
+		if c.flags&kqAdd != 0 {
+			return changes
+		}
+	}
+	for _, c := range changes {
+		if c.flags&kqEnable == 0 {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, kqEvent{ident: c.ident, filter: c.filter, flags: kqDelete},
+			kqEvent{ident: c.ident, filter: c.filter, flags: c.flags&^kqEnable | kqAdd})
+	}
+	return dst
+}
+
 // kqSplitReceipts tells apart what a kevent call with the changelist
 // changes returned: first the receipts, one per change in changelist order,
 // each a copy of its change with EV_ERROR set and the errno (0 for success)

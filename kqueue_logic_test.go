@@ -100,6 +100,8 @@ func TestKqReceiptErr(t *testing.T) {
 		{"ENOENT wins over an add error before it", mod, []kqEvent{kqRcpt(4, kqWrite, unix.EPIPE), kqRcpt(4, kqRead, unix.EBADF)}, unix.ENOENT},
 		{"add error", add, []kqEvent{kqRcpt(4, kqRead, 0), kqRcpt(4, kqWrite, unix.EINVAL)}, unix.EINVAL},
 		{"delete of another errno", del, []kqEvent{kqRcpt(4, kqRead, unix.ENOMEM)}, unix.ENOMEM},
+		// libkqueue only: the other filter of a closed fd is still held.
+		{"add ENOENT is the close", mod, []kqEvent{kqRcpt(4, kqRead, 0), kqRcpt(4, kqWrite, unix.ENOENT)}, unix.ENOENT},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := kqReceiptErr(tc.changes, tc.receipts)
@@ -115,6 +117,53 @@ func TestKqReceiptErr(t *testing.T) {
 					assert.NotErrorIs(t, err, other)
 				}
 			}
+		})
+	}
+}
+
+// libkqueue: a batch that adds nothing (a Del of part of the mask) deletes
+// and re-adds its kept filters, mode flags kept; a batch that adds is
+// left as it is.
+func TestKqReAddKept(t *testing.T) {
+	del := kqChanges(nil, 4, kqRW, kqR, Edge)
+	assert.Equal(t, []kqEvent{kqChg(4, kqRead, kqDelete), kqChg(4, kqRead, kqAdd|kqClear), kqChg(4, kqWrite, kqDelete)},
+		kqReAddKept(nil, del))
+	add := kqChanges(nil, 4, kqR, kqRW, Level)
+	assert.Equal(t, add, kqReAddKept(nil, add))
+	oneshot := kqChanges(nil, 4, kqRW, kqR, Oneshot)
+	assert.Equal(t, oneshot, kqReAddKept(nil, oneshot), "Oneshot re-adds kept filters anyway")
+	assert.Empty(t, kqReAddKept(nil, nil))
+}
+
+// What a kevent call with receipts returned: receipts first, in changelist
+// order; whatever follows (libkqueue, when slots are left) is an event,
+// which the backend must report, never read as a receipt.
+func TestKqSplitReceipts(t *testing.T) {
+	chg := []kqEvent{kqChg(4, kqRead, kqEnable), kqChg(4, kqWrite, kqAdd)}
+	ready := kqEv(9, kqRead, 0, 0)
+	failed := kqEv(9, kqRead, kqError, 0) // EV_ERROR, but no change of this batch
+	for _, tc := range []struct {
+		name             string
+		out              []kqEvent
+		receipts, events int
+		firstEventIdent  uint64
+	}{
+		{"receipts only", []kqEvent{kqRcpt(4, kqRead, 0), kqRcpt(4, kqWrite, 0)}, 2, 0, 0},
+		{"receipts, then an event (libkqueue)", []kqEvent{kqRcpt(4, kqRead, 0), kqRcpt(4, kqWrite, unix.EPIPE), ready}, 2, 1, 9},
+		{"an event where a receipt should be", []kqEvent{kqRcpt(4, kqRead, 0), ready}, 1, 1, 9},
+		{"an EV_ERROR entry of another ident", []kqEvent{failed}, 0, 1, 9},
+		{"the same ident and filter without EV_ERROR is an event", []kqEvent{kqEv(4, kqRead, 0, 0)}, 0, 1, 4},
+		{"out of order", []kqEvent{kqRcpt(4, kqWrite, 0), kqRcpt(4, kqRead, 0)}, 0, 2, 4},
+		{"nothing", nil, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, e := kqSplitReceipts(chg, tc.out)
+			assert.Len(t, r, tc.receipts)
+			require.Len(t, e, tc.events)
+			if len(e) > 0 {
+				assert.Equal(t, tc.firstEventIdent, e[0].ident)
+			}
+			assert.Equal(t, len(tc.out), len(r)+len(e), "every entry is one or the other")
 		})
 	}
 }
@@ -154,6 +203,39 @@ func (k *fakeKqueue) close(fd int) {
 			delete(k.knote, key)
 		}
 	}
+}
+
+// libkqueue keeps the filters of an fd closed without Del (it cannot see
+// the close): an enable of the stale filter succeeds, and an add of the
+// other one answers ENOENT (its epoll_ctl MOD on a file the kernel's epoll
+// dropped). ctl reads that as the close; after kqForget, the add succeeds.
+func TestKqForgetClearsStaleState(t *testing.T) {
+	stale := map[[2]int]bool{{5, int(kqRead)}: true}
+	apply := func(changes []kqEvent) []kqEvent {
+		var out []kqEvent
+		for _, c := range changes {
+			key := [2]int{int(c.ident), int(c.filter)}
+			var errno unix.Errno
+			switch {
+			case c.flags&kqDelete != 0 && !stale[key]:
+				errno = unix.ENOENT
+			case c.flags&kqDelete != 0:
+				delete(stale, key)
+			case c.flags&kqAdd != 0 && len(stale) > 0:
+				errno = unix.ENOENT
+			}
+			out = append(out, kqRcpt(int(c.ident), c.filter, errno))
+		}
+		return out
+	}
+	mod := kqChanges(nil, 5, kqR, kqRW, Level)
+	assert.ErrorIs(t, kqReceiptErr(mod, apply(mod)), unix.ENOENT, "the Poller then registers afresh")
+	add := kqChanges(nil, 5, 0, kqW, Level)
+	assert.ErrorIs(t, kqReceiptErr(add, apply(add)), unix.ENOENT, "still stale")
+	forget := kqForget(nil, 5)
+	assert.Equal(t, []kqEvent{kqChg(5, kqRead, kqDelete), kqChg(5, kqWrite, kqDelete)}, forget)
+	apply(forget)
+	assert.NoError(t, kqReceiptErr(add, apply(add)))
 }
 
 // The fd-reuse story of mux_test's TestReusedFdNumber, played against the

@@ -188,6 +188,38 @@ func TestReusedFdNumberSameMask(t *testing.T) {
 	})
 }
 
+// An fd closed without Del whose number comes back, then a Del of part of
+// its mask: the backend learns of the close from that Del (epoll's MOD and
+// the kernels' EV_ENABLE answer ENOENT) and registers what remains for the
+// new file.
+func TestReusedFdNumberPartialDel(t *testing.T) {
+	eachBackend(t, func(t *testing.T, name string) {
+		p, err := mux.Open(1024, mux.WithBackend(name))
+		require.NoError(t, err)
+		defer p.Close()
+		a, b, err := fdtest.Socketpair()
+		require.NoError(t, err)
+		require.NoError(t, p.Add(a, event.Readable|event.Writable))
+		unix.Close(a) // without Del
+		unix.Close(b)
+		fired := make([]event.Fired, 8)
+		_, err = p.Wait(fired, 0)
+		require.NoError(t, err)
+		x, y, err := fdtest.Socketpair()
+		require.NoError(t, err)
+		defer unix.Close(x)
+		defer unix.Close(y)
+		require.Equal(t, a, x, "the number was not reused")
+		unix.Write(y, []byte("z"))
+		require.NoError(t, p.Del(x, event.Writable))
+		assert.Equal(t, event.Readable, p.Mask(x))
+		n, err := p.Wait(fired, time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the new socket is not watched")
+		assert.Equal(t, event.Fired{Fd: x, Mask: event.Readable}, fired[0])
+	})
+}
+
 func TestCloseWhileWaiting(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		p, err := mux.Open(64, mux.WithBackend(name))
