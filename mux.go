@@ -24,7 +24,8 @@
 //
 //	                  epoll                kqueue                             poll
 //	built on          linux                darwin freebsd netbsd openbsd      every unix (linux too)
-//	                                       dragonfly
+//	                                       dragonfly; linux over libkqueue
+//	                                       with -tags libkqueue
 //	default on        linux                darwin and the BSDs                nowhere (forced by name)
 //	Wait cost         O(ready)             O(ready)                           O(registered)
 //	timeout           1 ns (epoll_pwait2,  1 ns (timespec)                    1 ns on linux (ppoll),
@@ -36,12 +37,77 @@
 //	Edge mode         EPOLLET              EV_CLEAR                           refused (ErrUnsupported)
 //	Oneshot mode      EPOLLONESHOT         EV_ONESHOT                         emulated (disarmed after
 //	                                                                          one report)
-//	Fd()              the epoll fd         the kqueue fd                      -1
+//	Fd()              the epoll fd         the kqueue fd (-1 on libkqueue)    -1
 //
 // This is the one platform table of aemux; which kernel flag produces which
 // bit (the Hangup and Error hints included) is package event's table. Caps
 // reports these facts at run time, so portable code asks the Poller
 // instead of checking runtime.GOOS.
+//
+// # kqueue on Linux (libkqueue)
+//
+// Built with the libkqueue tag and cgo, the kqueue backend also runs on
+// Linux over libkqueue, which implements kqueue(2) and kevent(2) in user
+// space; it is found with pkg-config, so for libkqueue installed in P:
+//
+//	PKG_CONFIG_PATH=P/lib/pkgconfig LD_LIBRARY_PATH=P/lib go test -tags libkqueue ./...
+//
+// Backends() is then ["epoll", "kqueue", "poll"]: the same backend code as
+// on macOS and the BSDs runs the whole test suite on Linux. Only a thin
+// native layer differs (the kevent struct, kqueue, kevent, the constants).
+// Where libkqueue and the kernels disagree, the backend is right on both;
+// each difference, what the backend does about it, and the test that shows
+// it:
+//
+//	   (difference; kernels; libkqueue; backend; tests)
+//	1. EV_RECEIPT in the changelist, with slots to spare in the event list
+//	   kernels:   return the receipts alone
+//	   libkqueue: then scans, and returns pending events after the receipts;
+//	              with none pending it returns 0, the receipts uncounted, and
+//	              a signal during that scan fails the call after the changes
+//	              were applied
+//	   backend:   gives kevent exactly one slot per change, so nothing is
+//	              scanned; any entry after the receipts would be read as an
+//	              event, never as a receipt, and reported by the next Wait
+//	   tests:     TestKqueueReceiptsWithSpareSlots, TestKqueueCtlDrainsNoEvent,
+//	              TestKqueueWaitReportsCarried, TestKqSplitReceipts
+//	2. An fd closed without Del, its number reused
+//	   kernels:   drop the fd's filters at the close: an EV_ENABLE or
+//	              EV_DELETE of them answers ENOENT or EBADF
+//	   libkqueue: keeps them (it cannot see the close): the EV_ENABLE succeeds
+//	              and an EV_ADD of the fd's other filter answers ENOENT
+//	   backend:   reads that ENOENT as the close, deletes both filters and
+//	              registers the new file; a change that adds no filter (a Del
+//	              of part of the mask) deletes and re-adds each kept filter
+//	   tests:     RunPoller 07_ClosedWithoutDel, TestReusedFdNumber,
+//	              TestReusedFdNumberPartialDel, TestLoopFdClosedBehindItsBack
+//	3. The error of a socket (a refused connect)
+//	   kernels:   report EV_EOF with the errno and leave SO_ERROR set
+//	   libkqueue: reads SO_ERROR to build the event, which clears it
+//	   backend:   reports the Error hint as on the kernels; SO_ERROR reads 0
+//	              afterwards, so trust the hint (a libkqueue defect)
+//	   tests:     RunPoller 16_ConnectRefused, which skips its SO_ERROR check
+//	              on libkqueue, naming the defect
+//	4. The kqueue fd
+//	   kernels:   readable while the kqueue has events
+//	   libkqueue: the write end of a pipe it watches for the close: never
+//	              readable
+//	   backend:   Caps.Pollable is false and Fd() is -1
+//	   tests:     RunPoller 29_PollerFdWatchable
+//	5. Closing the kqueue
+//	   kernels:   close(2) frees it at once
+//	   libkqueue: a thread notices the close and frees its fds later
+//	   backend:   Close waits for that, so it leaks nothing when it returns
+//	   tests:     RunPoller 27_CloexecNoLeak, TestOpenCloseLeaksNothing
+//	6. Threads and fds of libkqueue's own
+//	   kernels:   none
+//	   libkqueue: a monitoring thread with an epoll fd and an eventfd from the
+//	              first kqueue until exit, a signal thread with a socketpair
+//	              and a signalfd, and per kqueue an epoll fd, a pipe and an
+//	              eventfd (the wake-up): about a dozen fds for one Poller
+//	   backend:   nothing to do; count them in fd budgets
+//	   tests:     TestOpenCloseLeaksNothing and TestCreateLoopCloseLeaksNothing
+//	              (counted after a first Poller), aeserver's TestAcceptEMFILE
 //
 // # Portability rules
 //
@@ -297,8 +363,9 @@ func register(name string, order int, open func(setsize int, mode Mode) (backend
 }
 
 // Backends returns the names of the backends built for this OS, the
-// default first: ["epoll", "poll"] on Linux, ["kqueue", "poll"] on macOS and
-// the BSDs, ["iocp"] on Windows.
+// default first: ["epoll", "poll"] on Linux (["epoll", "kqueue", "poll"]
+// with -tags libkqueue), ["kqueue", "poll"] on macOS and the BSDs, ["iocp"]
+// on Windows.
 func Backends() []string {
 	names := make([]string, len(registry))
 	for i, b := range registry {
