@@ -751,8 +751,8 @@ func (p *Poller) Mode() Mode { return p.mode }
 func (p *Poller) Caps() Caps { return p.be.caps() }
 
 // Fd returns a descriptor that is readable when Wait has something to
-// report (the epoll or kqueue fd), or -1 for poll and iocp and after Close. Do not
-// close it or read from it.
+// report (the epoll or kqueue fd), or -1 for poll and iocp, for kqueue over
+// libkqueue and after Close. Do not close it or read from it.
 func (p *Poller) Fd() int {
 	if p.state.Load()&closedBit != 0 {
 		return -1

@@ -152,6 +152,25 @@ func TestReusedFdNumber(t *testing.T) {
 	})
 }
 
+// closedAndReused registers a socketpair end with m, closes the pair
+// without Del, lets p Wait once (poll learns of the close there), and
+// returns a new socketpair whose first end has the old number.
+func closedAndReused(t *testing.T, p *mux.Poller, m event.Mask) (x, y int) {
+	t.Helper()
+	a, b, err := fdtest.Socketpair()
+	require.NoError(t, err)
+	require.NoError(t, p.Add(a, m))
+	unix.Close(a) // without Del
+	unix.Close(b)
+	_, err = p.Wait(make([]event.Fired, 8), 0)
+	require.NoError(t, err)
+	x, y, err = fdtest.Socketpair()
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(x); unix.Close(y) })
+	require.Equal(t, a, x, "the number was not reused")
+	return x, y
+}
+
 // An fd closed without Del whose number comes back with the same interest:
 // a repeated Add makes no kernel call, so it is Del, then Add (mux's
 // package doc, "Portability rules").
@@ -160,20 +179,8 @@ func TestReusedFdNumberSameMask(t *testing.T) {
 		p, err := mux.Open(1024, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer p.Close()
-		a, b, err := fdtest.Socketpair()
-		require.NoError(t, err)
-		require.NoError(t, p.Add(a, event.Readable))
-		unix.Close(a) // without Del
-		unix.Close(b)
+		x, y := closedAndReused(t, p, event.Readable)
 		fired := make([]event.Fired, 8)
-		_, err = p.Wait(fired, 0)
-		require.NoError(t, err)
-		x, y, err := fdtest.Socketpair()
-		require.NoError(t, err)
-		defer unix.Close(x)
-		defer unix.Close(y)
-		require.Equal(t, a, x, "the number was not reused")
-
 		before := p.Stats()
 		require.NoError(t, p.Add(x, event.Readable), "a repeated Add")
 		assert.Equal(t, before, p.Stats(), "a repeated Add made a kernel call")
@@ -197,19 +204,8 @@ func TestReusedFdNumberPartialDel(t *testing.T) {
 		p, err := mux.Open(1024, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer p.Close()
-		a, b, err := fdtest.Socketpair()
-		require.NoError(t, err)
-		require.NoError(t, p.Add(a, event.Readable|event.Writable))
-		unix.Close(a) // without Del
-		unix.Close(b)
+		x, y := closedAndReused(t, p, event.Readable|event.Writable)
 		fired := make([]event.Fired, 8)
-		_, err = p.Wait(fired, 0)
-		require.NoError(t, err)
-		x, y, err := fdtest.Socketpair()
-		require.NoError(t, err)
-		defer unix.Close(x)
-		defer unix.Close(y)
-		require.Equal(t, a, x, "the number was not reused")
 		unix.Write(y, []byte("z"))
 		require.NoError(t, p.Del(x, event.Writable))
 		assert.Equal(t, event.Readable, p.Mask(x))

@@ -8,7 +8,8 @@ import (
 )
 
 // TestPoller runs the Poller suite on every backend built for this OS:
-// epoll and poll on Linux, kqueue and poll on macOS and the BSDs.
+// epoll and poll on Linux (and kqueue with -tags libkqueue), kqueue and poll
+// on macOS and the BSDs.
 func TestPoller(t *testing.T) {
 	for _, name := range mux.Backends() {
 		t.Run(name, func(t *testing.T) {
