@@ -1,4 +1,4 @@
-//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && libkqueue)
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && cgo && libkqueue)
 
 // The kqueue backend: Redis's ae_kqueue.c in Go, for macOS and the BSDs, and
 // on Linux over libkqueue with the libkqueue build tag. The change-list and

@@ -1,4 +1,4 @@
-//go:build linux && libkqueue
+//go:build linux && cgo && libkqueue
 
 // The kqueue backend's native layer on Linux, over libkqueue: kqueue(2) and
 // kevent(2) implemented in user space on epoll, eventfd and pipes, found

@@ -1,4 +1,4 @@
-//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && libkqueue)
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd || (linux && cgo && libkqueue)
 
 package mux
 

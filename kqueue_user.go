@@ -1,4 +1,4 @@
-//go:build darwin || dragonfly || freebsd || (linux && libkqueue)
+//go:build darwin || dragonfly || freebsd || (linux && cgo && libkqueue)
 
 package mux
 
