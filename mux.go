@@ -103,8 +103,8 @@
 //	   kernels:   none
 //	   libkqueue: a monitoring thread with an epoll fd and an eventfd from the
 //	              first kqueue until exit, a signal thread with a socketpair
-//	              and a signalfd, and per kqueue an epoll fd, a pipe and an
-//	              eventfd (the wake-up): about a dozen fds for one Poller
+//	              and a signalfd, and five fds per kqueue (an epoll fd, a
+//	              pipe, eventfds): about a dozen fds for one Poller
 //	   backend:   nothing to do; count them in fd budgets
 //	   tests:     TestOpenCloseLeaksNothing and TestCreateLoopCloseLeaksNothing
 //	              (counted after a first Poller), aeserver's TestAcceptEMFILE
