@@ -79,35 +79,39 @@
 //	   backend:   reads that ENOENT as the close, deletes both filters and
 //	              registers the new file; a change that adds no filter (a Del
 //	              of part of the mask) deletes and re-adds each kept filter
-//	   tests:     RunPoller 07_ClosedWithoutDel, TestReusedFdNumber,
+//	   tests:     RunPoller Register/ClosedWithoutDel, TestReusedFdNumber,
 //	              TestReusedFdNumberPartialDel, TestLoopFdClosedBehindItsBack
 //	3. The error of a socket (a refused connect)
 //	   kernels:   report EV_EOF with the errno and leave SO_ERROR set
 //	   libkqueue: reads SO_ERROR to build the event, which clears it
 //	   backend:   reports the Error hint as on the kernels; SO_ERROR reads 0
 //	              afterwards, so trust the hint (a libkqueue defect)
-//	   tests:     RunPoller 16_ConnectRefused, which skips its SO_ERROR check
-//	              on libkqueue, naming the defect
+//	   tests:     RunPoller Readiness/ConnectRefused, which skips its SO_ERROR
+//	              check on libkqueue, naming the defect
 //	4. The kqueue fd
 //	   kernels:   readable while the kqueue has events
 //	   libkqueue: the write end of a pipe it watches for the close: never
 //	              readable
 //	   backend:   Caps.Pollable is false and Fd() is -1
-//	   tests:     RunPoller 29_PollerFdWatchable
+//	   tests:     RunPoller Lifetime/PollerFdWatchable
 //	5. Closing the kqueue
 //	   kernels:   close(2) frees it at once
 //	   libkqueue: a thread notices the close and frees its fds later
 //	   backend:   Close waits for that, so it leaks nothing when it returns
-//	   tests:     RunPoller 27_CloexecNoLeak, TestOpenCloseLeaksNothing
+//	   tests:     RunPoller Lifetime/CloexecNoLeak, TestOpenCloseLeaksNothing
 //	6. Threads and fds of libkqueue's own
 //	   kernels:   none
 //	   libkqueue: a monitoring thread with an epoll fd and an eventfd from the
 //	              first kqueue until exit, a signal thread with a socketpair
 //	              and a signalfd, and five fds per kqueue (an epoll fd, a
 //	              pipe, eventfds): about a dozen fds for one Poller
-//	   backend:   nothing to do; count them in fd budgets
+//	   backend:   nothing to do; count them in fd budgets. Four of a
+//	              Poller's five fds are libkqueue's, closed by libkqueue: a
+//	              failure to close them cannot reach Close (a libkqueue defect)
 //	   tests:     TestOpenCloseLeaksNothing and TestCreateLoopCloseLeaksNothing
-//	              (counted after a first Poller), aeserver's TestAcceptEMFILE
+//	              (counted after a first Poller), aeserver's TestAcceptEMFILE,
+//	              RunLoop Lifetime/CloseAggregatesErrors, which skips its count
+//	              of Close's errors on libkqueue, naming the defect
 //
 // # Portability rules
 //
