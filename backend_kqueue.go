@@ -193,10 +193,11 @@ func (b *kqueueBackend) ctl(fd int, old, new event.Mask) error {
 		return err
 	}
 	err = kqReceiptErr(changes, rcpt)
-	if old == event.None && errors.Is(err, unix.ENOENT) {
-		// An add answered ENOENT (libkqueue only): it still holds a filter
-		// of the file that had this number before it was closed without
-		// Del. Forget both filters, then register the new file.
+	if kqLibkqueue && old == event.None && errors.Is(err, unix.ENOENT) {
+		// An add answered ENOENT, which the kernels never do: libkqueue
+		// still holds a filter of the file that had this number before it
+		// was closed without Del. Forget both filters, then register the
+		// new file.
 		forget := kqForget(b.fchg[:0], fd)
 		if _, err := b.kevent(forget, b.nchg, b.nrcpt, b.rcpt[:]); err != nil {
 			return err
