@@ -5,7 +5,7 @@
 // Each registered socket has at most one poll request in flight, asking for
 // the AFD events of its interest; GetQueuedCompletionStatusEx collects the
 // answers of many sockets in one call, and PostQueuedCompletionStatus with
-// no overlapped pointer is the wake-up. afd_windows.go has the native calls.
+// no overlapped pointer is the wake-up. backend_iocp_afd_windows.go has the native calls.
 //
 // Quirks handled here:
 //   - A poll request reports once and is then done. Oneshot is therefore

@@ -2,13 +2,13 @@
 
 // The kqueue backend: Redis's ae_kqueue.c in Go, for macOS and the BSDs, and
 // on Linux over libkqueue with the libkqueue build tag. The change-list and
-// merge logic lives in kqueue_logic.go, where every OS tests it; this file
+// merge logic lives in backend_kqueue_logic.go, where every OS tests it; this file
 // converts to and from the native struct kevent and calls kevent. What
 // differs per platform is only the native layer:
 // backend_kqueue_native_bsd.go (x/sys/unix on the kernels) and
 // backend_kqueue_native_libkqueue.go (cgo over libkqueue). The wake-up is
-// split by file, as in Go's runtime: kqueue_user.go (EVFILT_USER) and
-// kqueue_pipe.go (a pipe, where EVFILT_USER is missing).
+// split by file, as in Go's runtime: backend_kqueue_user.go (EVFILT_USER) and
+// backend_kqueue_pipe.go (a pipe, where EVFILT_USER is missing).
 //
 // Quirks handled here:
 //   - kqueue reports the read and write filters of an fd as separate events.
@@ -62,7 +62,7 @@ func init() { register("kqueue", kqOrder, openKqueue) }
 type kqueueBackend struct {
 	kq   int
 	mode Mode
-	wk   kqWake // the wake-up: kqueue_user.go or kqueue_pipe.go
+	wk   kqWake // the wake-up: backend_kqueue_user.go or backend_kqueue_pipe.go
 	m    kqMerger
 	zero kqTimespec // a timeout of 0, for calls that must not block
 	ts   kqTimespec

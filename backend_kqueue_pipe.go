@@ -6,7 +6,7 @@ package mux
 // read end of the root's non-blocking pipe waker, watched level-triggered
 // with EVFILT_READ whatever the mode, and drained by wait. OpenBSD has no
 // EVFILT_USER; NetBSD has it from 10.0, so this file can give way to
-// kqueue_user.go there once NetBSD 9 is no longer supported (as Go's runtime
+// backend_kqueue_user.go there once NetBSD 9 is no longer supported (as Go's runtime
 // notes in netpoll_kqueue_pipe.go).
 type kqWake struct {
 	w *waker

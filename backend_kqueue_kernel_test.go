@@ -13,7 +13,7 @@ import (
 	"github.com/aemux/mux/event"
 )
 
-// These tests need a kqueue kernel: what kqueue_logic_test.go cannot show
+// These tests need a kqueue kernel: what backend_kqueue_logic_test.go cannot show
 // on Linux.
 
 func TestKeventTranslation(t *testing.T) {
