@@ -365,8 +365,14 @@ func TestShutdown(t *testing.T) {
 	cmd.Stderr = &logs
 	require.NoError(t, cmd.Start())
 	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
-	_, err = os.Stat(sock)
-	require.NoError(t, err)
+	// The Unix listener opens after the TCP one: wait for it too.
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "nothing listens on %s", sock)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, waitExit(cmd, 10*time.Second), "%s", logs.String())
 	_, err = os.Stat(sock)
