@@ -6,14 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
-
-// maxUnixPath is the longest Unix socket path anet accepts: sun_path less
-// one byte for the terminating NUL (103 bytes on darwin and the BSDs, 107
-// on Linux).
-const maxUnixPath = len(unix.RawSockaddrUnix{}.Path) - 1
 
 // addrErr is an error matching ErrAddr for addr, saying why.
 func addrErr(addr, why string) error {
@@ -24,7 +17,7 @@ func addrErr(addr, why string) error {
 // listener (listen), an empty host or "*" is every IPv4 address, "::*"
 // every IPv6 address, and port 0 is allowed; for a connect, an empty host
 // is 127.0.0.1 and port 0 is refused.
-func parseTCP(addr string, listen bool) (unix.Sockaddr, int, error) {
+func parseTCP(addr string, listen bool) (Sockaddr, int, error) {
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, 0, addrErr(addr, "want host:port")
@@ -55,10 +48,10 @@ func parseTCP(addr string, listen bool) (unix.Sockaddr, int, error) {
 
 // sockaddr makes the sockaddr of ap and returns its address family; an
 // IPv4-mapped IPv6 address is used as IPv4. addr names ap in errors.
-func sockaddr(ap netip.AddrPort, addr string) (unix.Sockaddr, int, error) {
+func sockaddr(ap netip.AddrPort, addr string) (Sockaddr, int, error) {
 	ip, port := ap.Addr().Unmap(), int(ap.Port())
 	if ip.Is4() {
-		return &unix.SockaddrInet4{Port: port, Addr: ip.As4()}, unix.AF_INET, nil
+		return &sockaddrInet4{Port: port, Addr: ip.As4()}, afInet, nil
 	}
 	if !ip.Is6() {
 		return nil, 0, addrErr(addr, "not an IP address")
@@ -71,28 +64,7 @@ func sockaddr(ap netip.AddrPort, addr string) (unix.Sockaddr, int, error) {
 			return nil, 0, addrErr(addr, "the IPv6 zone must be an interface index")
 		}
 	}
-	return &unix.SockaddrInet6{Port: port, ZoneId: uint32(zone), Addr: ip.As16()}, unix.AF_INET6, nil
-}
-
-// parseUnix checks a Unix socket path and makes its sockaddr.
-func parseUnix(path string) (unix.Sockaddr, error) {
-	switch {
-	case path == "":
-		return nil, addrErr(path, "empty Unix socket path")
-	case strings.IndexByte(path, 0) >= 0:
-		return nil, addrErr(path, "NUL byte in Unix socket path")
-	case len(path) > maxUnixPath:
-		return nil, addrErr(path, "Unix socket path longer than "+strconv.Itoa(maxUnixPath)+" bytes")
-	case isAbstract(path) && len(path) == 1:
-		return nil, addrErr(path, "empty abstract socket name")
-	}
-	return &unix.SockaddrUnix{Name: path}, nil
-}
-
-// isAbstract reports whether a Unix socket path names Linux's abstract
-// namespace, where there is no file to remove or chmod.
-func isAbstract(path string) bool {
-	return abstractUnix && len(path) > 0 && path[0] == '@'
+	return &sockaddrInet6{Port: port, ZoneId: uint32(zone), Addr: ip.As16()}, afInet6, nil
 }
 
 // FormatAddr writes a socket address as anet's functions report it: IPv4
@@ -101,43 +73,38 @@ func isAbstract(path string) bool {
 // unnamed one. (golang.org/x/sys/unix decodes Linux's unnamed socket as
 // "@", a lone abstract-namespace marker; FormatAddr reports that as "".)
 // nil and other address types give "".
-func FormatAddr(sa unix.Sockaddr) string {
+func FormatAddr(sa Sockaddr) string {
 	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *sockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrInet6:
+	case *sockaddrInet6:
 		ip := netip.AddrFrom16(sa.Addr)
 		if sa.ZoneId != 0 {
 			ip = ip.WithZone(strconv.FormatUint(uint64(sa.ZoneId), 10))
 		}
 		return netip.AddrPortFrom(ip, uint16(sa.Port)).String()
-	case *unix.SockaddrUnix:
-		if abstractUnix && sa.Name == "@" {
-			return ""
-		}
-		return sa.Name
 	}
-	return ""
+	return formatOther(sa)
 }
 
 // PeerAddr returns the address of fd's peer (getpeername(2)), formatted as
 // FormatAddr does. An unconnected socket fails with an error matching
 // unix.ENOTCONN.
 func PeerAddr(fd int) (string, error) {
-	return formatName(fd, "peer address", "getpeername", unix.Getpeername)
+	return formatName(fd, "peer address", "getpeername", getpeername)
 }
 
 // LocalAddr returns fd's own address (getsockname(2)), formatted as
 // FormatAddr does: after TCPServer on port 0, this shows the port chosen.
 func LocalAddr(fd int) (string, error) {
-	return formatName(fd, "local address", "getsockname", unix.Getsockname)
+	return formatName(fd, "local address", "getsockname", getsockname)
 }
 
 // formatName runs getpeername or getsockname (get) on fd and formats the
 // result.
-func formatName(fd int, what, call string, get func(int) (unix.Sockaddr, error)) (string, error) {
+func formatName(fd int, what, call string, get func(int) (Sockaddr, error)) (string, error) {
 	if !validFd(fd) {
-		return "", fdErr(what, fd, call, unix.EBADF)
+		return "", fdErr(what, fd, call, errBadFd)
 	}
 	sa, err := get(fd)
 	if err != nil {
@@ -150,18 +117,18 @@ func formatName(fd int, what, call string, get func(int) (unix.Sockaddr, error))
 // when TCPServer was given port 0. A Unix socket fails with an error
 // matching unix.EAFNOSUPPORT.
 func Port(fd int) (int, error) {
-	var err error = unix.EBADF
+	var err error = errBadFd
 	if validFd(fd) {
-		var sa unix.Sockaddr
-		sa, err = unix.Getsockname(fd)
+		var sa Sockaddr
+		sa, err = getsockname(fd)
 		switch sa := sa.(type) {
-		case *unix.SockaddrInet4:
+		case *sockaddrInet4:
 			return sa.Port, nil
-		case *unix.SockaddrInet6:
+		case *sockaddrInet6:
 			return sa.Port, nil
 		}
 		if err == nil {
-			return 0, fmt.Errorf("anet: port of fd %d: not a TCP/IP socket: %w", fd, unix.EAFNOSUPPORT)
+			return 0, fmt.Errorf("anet: port of fd %d: not a TCP/IP socket: %w", fd, errAfNoSupport)
 		}
 	}
 	return 0, fdErr("port", fd, "getsockname", err)

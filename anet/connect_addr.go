@@ -1,13 +1,9 @@
-//go:build unix
-
 package anet
 
 import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/event"
@@ -49,24 +45,24 @@ func TCPConnectTimeout(ap netip.AddrPort, timeout time.Duration) (int, error) {
 	case err != nil:
 		err = fmt.Errorf("anet: %s: %w", what, err)
 	case ready == event.None:
-		err = fmt.Errorf("anet: %s: no answer within %v: %w", what, timeout, unix.ETIMEDOUT)
+		err = fmt.Errorf("anet: %s: no answer within %v: %w", what, timeout, errTimedOut)
 	default:
-		var v int
-		if v, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		var pending error
+		if pending, err = sockErrno(fd); err != nil {
 			err = sysErr(what, "getsockopt", err)
-		} else if v != 0 {
-			err = sysErr(what, "connect", unix.Errno(v))
+		} else if pending != nil {
+			err = sysErr(what, "connect", pending)
 		}
 	}
 	if err != nil {
-		unix.Close(fd)
+		closeFd(fd)
 		return -1, err
 	}
 	return fd, nil
 }
 
 // connectSockaddr checks a destination address and makes its sockaddr.
-func connectSockaddr(ap netip.AddrPort) (unix.Sockaddr, int, error) {
+func connectSockaddr(ap netip.AddrPort) (Sockaddr, int, error) {
 	if !ap.IsValid() {
 		return nil, 0, addrErr(ap.String(), "not a valid address")
 	}

@@ -11,8 +11,14 @@
 //
 // Every fd anet creates, whether by TCPServer, UnixServer, Accept, the
 // TCPConnect functions, UnixConnect or FromNet, is non-blocking and
-// close-on-exec from the start. Closing it is the caller's job
-// (unix.Close), until NetConn or NetListener hands it to package net.
+// close-on-exec from the start. Closing it is the caller's job (Close, or
+// unix.Close), until NetConn or NetListener hands it to package net.
+//
+// Read and Write are the calls a loop handler makes on its connections:
+// read(2) and write(2) on unix, recv and send on Windows, with the same
+// results everywhere (ErrWouldBlock when the call would wait, 0 and nil
+// from Read at end of stream) and no allocation, so one handler serves
+// every OS. The package Example runs unchanged on Windows.
 //
 // # Errors
 //
@@ -21,9 +27,10 @@
 // errors.Is matches the errno (errors.Is(err, unix.ECONNREFUSED)). A
 // negative fd, or one too large for the kernel's int, fails with an error
 // matching unix.EBADF without reaching the kernel. An address anet cannot
-// parse fails with an error matching ErrAddr. Accept with nothing pending
-// returns ErrWouldBlock, which also matches unix.EAGAIN (the same errno as
-// unix.EWOULDBLOCK on every supported OS).
+// parse fails with an error matching ErrAddr. Accept, Read and Write that
+// would block return ErrWouldBlock, which also matches unix.EAGAIN (the same
+// errno as unix.EWOULDBLOCK on every supported unix), and on Windows
+// windows.WSAEWOULDBLOCK and syscall.EAGAIN.
 //
 // # Addresses
 //
@@ -112,4 +119,37 @@
 // across that moment, as package os does, so a concurrent os/exec (which
 // takes it for writing) cannot leak the fd into a child. Code that forks by
 // other means (cgo) gets no such guarantee.
+//
+// # Windows
+//
+// On Windows (golang.org/x/sys/windows) an fd is a SOCKET handle, as in
+// package mux's iocp backend, and the API is the same, with these
+// differences:
+//
+//   - Sockets are made with WSASocket and WSA_FLAG_NO_HANDLE_INHERIT, so
+//     no child process inherits them; Accept clears HANDLE_FLAG_INHERIT on
+//     the new socket, and Cloexec does the same for any handle.
+//     Non-blocking mode is ioctlsocket's FIONBIO (NonBlock).
+//   - TCPServer sets SO_EXCLUSIVEADDRUSE, not SO_REUSEADDR: Windows rebinds
+//     a port with connections in TIME_WAIT without help, and its
+//     SO_REUSEADDR would let another socket bind the port in use.
+//     TCPConnectFrom binds without SO_REUSEADDR for the same reason.
+//   - An IPv6 listener is IPv6-only by default, whatever V6Only says.
+//   - ListenOptions.ReusePort, UnixServer, UnixConnect, NetConn,
+//     NetListener and FromNet fail with an error matching
+//     errors.ErrUnsupported: Windows has no load-balanced port sharing,
+//     anet does not use Windows' AF_UNIX sockets, and package net can
+//     neither adopt a socket handle nor give one up.
+//   - KeepAlive's timers are set with SIO_KEEPALIVE_VALS; the probe count
+//     is Windows' own (10). Pending is ioctlsocket's FIONREAD.
+//   - Errors match Winsock's errnos: windows.WSAECONNREFUSED,
+//     windows.WSAEADDRINUSE, windows.WSAETIMEDOUT (TCPConnectTimeout's own
+//     timeout). An fd that cannot be a handle (negative, or above 32 bits)
+//     fails with one matching windows.WSAENOTSOCK, what Winsock answers
+//     for a closed handle; on unix such errors match unix.EBADF.
+//   - A TCPConnect in progress is answered WSAEWOULDBLOCK by Winsock; anet
+//     takes that as unix's EINPROGRESS, and SockError reads the outcome
+//     from SO_ERROR once the fd is writable, as on unix.
+//
+// The Windows tests run under Wine on Linux in CI.
 package anet

@@ -4,22 +4,24 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/aemux/mux"
 	"github.com/aemux/mux/anet"
+	"github.com/aemux/mux/event"
 )
 
 // Listen on a loopback port the kernel picks, connect to it, accept the
 // connection, and send a command and its reply. Every fd is non-blocking,
-// so the example waits with poll(2) where a server would let its event
-// loop (aeloop) call it back.
+// so the example waits with mux.WaitFd where a server would let its event
+// loop (aeloop) call it back. The same code runs on Windows, where the fds
+// are socket handles.
 func Example() {
 	lfd, err := anet.TCPServer("127.0.0.1:0", anet.ListenOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unix.Close(lfd)
+	defer anet.Close(lfd)
 	addr, err := anet.LocalAddr(lfd)
 	if err != nil {
 		log.Fatal(err)
@@ -29,19 +31,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unix.Close(client)
+	defer anet.Close(client)
 
-	wait(lfd, unix.POLLIN) // a connection is pending
+	wait(lfd, event.Readable) // a connection is pending
 	server, err := anet.Accept(lfd)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unix.Close(server)
+	defer anet.Close(server)
 	if _, err := anet.Accept(lfd); err == anet.ErrWouldBlock {
 		fmt.Println("one connection, then nothing pending")
 	}
 
-	wait(client, unix.POLLOUT) // the connect finished, one way or the other
+	wait(client, event.Writable) // the connect finished, one way or the other
 	if err := anet.SockError(client); err != nil {
 		log.Fatal(err)
 	}
@@ -62,29 +64,22 @@ func Example() {
 
 // exchange writes msg on from and returns what to reads once readable.
 func exchange(from, to int, msg string) string {
-	if _, err := unix.Write(from, []byte(msg)); err != nil {
+	if _, err := anet.Write(from, []byte(msg)); err != nil {
 		log.Fatal(err)
 	}
-	wait(to, unix.POLLIN)
+	wait(to, event.Readable)
 	buf := make([]byte, 64)
-	n, err := unix.Read(to, buf)
+	n, err := anet.Read(to, buf)
 	if err != nil {
 		log.Fatal(err)
 	}
 	return string(buf[:n])
 }
 
-// wait blocks until fd reports events, for at most five seconds.
-func wait(fd int, events int16) {
-	for {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-		n, err := unix.Poll(pfd, 5000)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n != 1 {
-			log.Fatalf("poll fd %d: n=%d err=%v", fd, n, err)
-		}
-		return
+// wait blocks until fd is ready for mask, for at most five seconds.
+func wait(fd int, mask event.Mask) {
+	ready, err := mux.WaitFd(fd, mask, 5*time.Second)
+	if err != nil || ready == event.None {
+		log.Fatalf("wait fd %d: ready=%v err=%v", fd, ready, err)
 	}
 }

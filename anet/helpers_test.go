@@ -1,3 +1,5 @@
+//go:build unix
+
 package anet
 
 import (
@@ -22,6 +24,9 @@ type fds struct {
 }
 
 // newFds returns an fd tracker whose fds are closed when t ends.
+// errConnRefused is what a connect to a port nobody listens on fails with.
+var errConnRefused error = unix.ECONNREFUSED
+
 func newFds(t *testing.T) *fds {
 	f := &fds{t: t, open: map[int]bool{}}
 	t.Cleanup(func() {
