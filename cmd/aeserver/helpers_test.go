@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -238,6 +239,10 @@ func eachBackend(t *testing.T, f func(t *testing.T, backend string)) {
 // otherwise, saying why.
 func tool(t testing.TB, name string) string {
 	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skipf("%s: the Redis tools are Linux programs, which a Windows test binary under Wine cannot run; "+
+			"TestWindowsServer, a Linux test, drives aeserver.exe under Wine with them", name)
+	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {

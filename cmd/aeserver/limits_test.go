@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,6 +282,15 @@ func TestExpiry(t *testing.T) {
 
 // -loops N: connections spread over the loops, which share one keyspace.
 func TestMultipleLoops(t *testing.T) {
+	if !manyLoops {
+		// Windows: refused, by the flag check and by anet.
+		cfg := testConfig()
+		cfg.loops = 2
+		require.ErrorContains(t, checkConfig(&cfg, false), "-loops 2: several loops need one SO_REUSEPORT listener each")
+		_, err := newServer(cfg)
+		require.ErrorIs(t, err, errors.ErrUnsupported)
+		return
+	}
 	ts := startServer(t, func(c *config) { c.loops = 2 })
 	var conns []*tconn
 	for i := range 64 {
@@ -298,6 +309,14 @@ func TestMultipleLoops(t *testing.T) {
 
 // A Unix socket, with its permissions.
 func TestUnixSocket(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// anet has no Unix sockets on Windows: -unix is refused.
+		cfg := testConfig()
+		cfg.unixPath = "aeserver.sock"
+		_, err := newServer(cfg)
+		require.ErrorIs(t, err, errors.ErrUnsupported)
+		return
+	}
 	path := filepath.Join(t.TempDir(), "aeserver.sock")
 	ts := startServer(t, func(c *config) { c.unixPath, c.unixPerm = path, 0o700 })
 	st, err := os.Stat(path)
@@ -356,6 +375,9 @@ func TestGarbage(t *testing.T) {
 // The binary: SIGTERM shuts it down cleanly (exit 0, the Unix socket file
 // removed).
 func TestShutdown(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGTERM to send (os.Process.Signal can only kill there), and -unix is refused")
+	}
 	bin, err := buildServer()
 	require.NoError(t, err)
 	sock := filepath.Join(t.TempDir(), "s.sock")
@@ -418,6 +440,9 @@ func cpuTime(t testing.TB, pid int) time.Duration {
 // When accept fails with EMFILE the server keeps serving its clients
 // without spinning, and accepts the waiting connections once fds free up.
 func TestAcceptEMFILE(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no fd limit (ulimit -n) to run the server under")
+	}
 	bin, err := buildServer()
 	require.NoError(t, err)
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))

@@ -36,6 +36,13 @@
 // reads is not read from while more than -pause-output bytes of its replies
 // are unsent. When accept fails because the process is out of fds, the
 // server keeps serving its clients and accepts again once fds free up.
+//
+// On Windows (windows/amd64) it runs on mux's iocp backend, level-triggered
+// (iocp has no edge mode), with the same commands and replies. -loops
+// above 1 is refused (Windows has no SO_REUSEPORT to give each loop a
+// listener), and so is -unix; -maxclients is not fitted to an fd limit,
+// as Windows has none. CI runs it under Wine and drives it with Linux's
+// redis-cli and redis-benchmark.
 package main
 
 import (
@@ -46,8 +53,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"github.com/aemux/mux/anet"
 )
@@ -94,7 +100,7 @@ func run(args []string) int {
 	// kill the process without removing the Unix socket file. A signal that
 	// comes before the loops run waits in the channel.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	s, err := newServer(cfg)
 	if err != nil {
@@ -157,6 +163,8 @@ func checkConfig(cfg *config, maxClientsGiven bool) error {
 		return fmt.Errorf("-backlog %d: want 1 or more", cfg.backlog)
 	case cfg.loops < 1 || cfg.loops > 256:
 		return fmt.Errorf("-loops %d: want 1 to 256", cfg.loops)
+	case cfg.loops > 1 && !manyLoops:
+		return fmt.Errorf("-loops %d: several loops need one SO_REUSEPORT listener each, which Windows does not have; run with -loops 1", cfg.loops)
 	case cfg.maxClients < 1:
 		return fmt.Errorf("-maxclients %d: want 1 or more", cfg.maxClients)
 	case cfg.maxBulk < 1:
@@ -169,16 +177,10 @@ func checkConfig(cfg *config, maxClientsGiven bool) error {
 		return fmt.Errorf("-hz %d: want 1 to 500", cfg.hz)
 	}
 	const reserved = 32
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+	limit, ok := fdLimit()
+	if !ok {
 		return nil // nothing to adjust to
 	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
-		unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
-	}
-	limit := uint64(lim.Cur) // int64 on some BSDs
 	if uint64(cfg.maxClients)+reserved > limit {
 		if maxClientsGiven {
 			if cfg.logger != nil {

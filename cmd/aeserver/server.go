@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/anet"
@@ -242,6 +240,9 @@ func (s *server) newLoop(id int) (*evloop, error) {
 }
 
 func (lp *evloop) listen(fd int) error {
+	if err := lp.fit(fd); err != nil {
+		return err
+	}
 	return lp.l.AddEvent(fd, event.Readable, acceptHandler, lp)
 }
 
@@ -308,7 +309,7 @@ func (lp *evloop) close() error {
 	for _, fd := range []int{lp.tcp, lp.unix} {
 		if fd >= 0 {
 			lp.l.DelEvent(fd, event.Readable|event.Writable)
-			unix.Close(fd)
+			anet.Close(fd)
 		}
 	}
 	lp.tcp, lp.unix = -1, -1
@@ -344,7 +345,7 @@ func acceptHandler(l *aeloop.Loop, fd int, data any, _ event.Mask) {
 		if err != nil {
 			switch {
 			case errors.Is(err, anet.ErrWouldBlock):
-			case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE):
+			case outOfFds(err):
 				lp.pauseAccept(err)
 			default:
 				lp.srv.logf("accept: %v", err)
@@ -405,8 +406,8 @@ func (lp *evloop) newClient(fd int, tcp bool) {
 		s.clients.Add(-1)
 		s.rejected.Add(1)
 		// Best effort, as Redis: the socket is new, so its buffer has room.
-		unix.Write(fd, maxClientsReply)
-		unix.Close(fd)
+		anet.Write(fd, maxClientsReply)
+		anet.Close(fd)
 		return
 	}
 	if tcp {
@@ -418,7 +419,7 @@ func (lp *evloop) newClient(fd int, tcp bool) {
 	if err := lp.register(c); err != nil {
 		s.logf("register client fd %d: %v", fd, err)
 		s.clients.Add(-1)
-		unix.Close(fd)
+		anet.Close(fd)
 		return
 	}
 	lp.clients[c] = struct{}{}
@@ -427,12 +428,20 @@ func (lp *evloop) newClient(fd int, tcp bool) {
 // register adds the client's read handler, growing the loop's set size if
 // the fd number is beyond it (fd numbers are shared by all loops).
 func (lp *evloop) register(c *client) error {
-	if c.fd >= lp.l.SetSize() {
-		if err := lp.l.ResizeSetSize(max(2*lp.l.SetSize(), c.fd+1)); err != nil {
-			return err
-		}
+	if err := lp.fit(c.fd); err != nil {
+		return err
 	}
 	return lp.l.AddEvent(c.fd, event.Readable, readHandler, c)
+}
+
+// fit grows the loop's set size, doubling it at least, when fd is beyond
+// it: the fd table is indexed by fd. On Windows even a listener's socket
+// handle can be beyond a small set size (handles are multiples of 4).
+func (lp *evloop) fit(fd int) error {
+	if fd < lp.l.SetSize() {
+		return nil
+	}
+	return lp.l.ResizeSetSize(max(2*lp.l.SetSize(), fd+1))
 }
 
 func readHandler(_ *aeloop.Loop, _ int, data any, _ event.Mask) {
@@ -517,10 +526,10 @@ func (c *client) checkQueryLimit() {
 // readInto reads from the socket into buf. It reports false, having freed
 // the client if the connection is over, when there is nothing to run.
 func (c *client) readInto(buf []byte) (int, bool) {
-	n, err := sysRead(c.fd, buf)
+	n, err := anet.Read(c.fd, buf)
 	c.filled = err == nil && n == len(buf)
 	if err != nil {
-		if err != unix.EAGAIN && err != unix.EINTR {
+		if err != anet.ErrWouldBlock {
 			c.free()
 		}
 		return 0, false
@@ -669,12 +678,9 @@ func (lp *evloop) publish() {
 // write sends as much of the output as the socket takes.
 func (c *client) write() {
 	for c.sent < len(c.obuf) {
-		n, err := sysWrite(c.fd, c.obuf[c.sent:])
+		n, err := anet.Write(c.fd, c.obuf[c.sent:])
 		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			if err != unix.EAGAIN {
+			if err != anet.ErrWouldBlock {
 				c.free()
 			}
 			return
@@ -711,7 +717,7 @@ func (c *client) free() {
 	c.closed = true
 	lp := c.lp
 	lp.l.DelEvent(c.fd, event.Readable|event.Writable)
-	unix.Close(c.fd)
+	anet.Close(c.fd)
 	delete(lp.clients, c)
 	lp.srv.clients.Add(-1)
 	c.qbuf, c.obuf = nil, nil

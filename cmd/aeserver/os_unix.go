@@ -1,0 +1,30 @@
+//go:build unix
+
+package main
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// manyLoops: -loops N gives each loop its own SO_REUSEPORT listener.
+const manyLoops = true
+
+// fdLimit raises the soft RLIMIT_NOFILE to the hard one and returns it;
+// ok is false when the limit cannot be read.
+func fdLimit() (limit uint64, ok bool) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, false
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+		unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+	return uint64(lim.Cur), true // int64 on some BSDs
+}
+
+// outOfFds reports whether an accept failed for want of fds.
+func outOfFds(err error) bool { return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) }
