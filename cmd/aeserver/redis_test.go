@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -191,19 +192,25 @@ func TestSameRepliesAsRedis(t *testing.T) {
 	redisAddr := startRedis(t)
 	eachBackend(t, func(t *testing.T, backend string) {
 		ts := startServer(t, func(c *config) { c.backend = backend })
-		want, got := dial(t, redisAddr), dial(t, ts.addr)
-		for _, args := range sessionLines() {
-			set := strings.HasPrefix(args[0], "~")
-			args[0] = strings.TrimPrefix(args[0], "~")
-			w, g := want.doRaw(args...), got.doRaw(args...)
-			if set {
-				w, g = sortedElems(t, w), sortedElems(t, g)
-			}
-			assert.Equal(t, w, g, "%q", args)
-		}
-		assert.True(t, want.closedByPeer(5*time.Second), "redis-server closes after QUIT")
-		assert.True(t, got.closedByPeer(5*time.Second), "aeserver closes after QUIT")
+		checkSameReplies(t, redisAddr, ts.addr)
 	})
+}
+
+// checkSameReplies runs the session on redis-server at redisAddr and on an
+// aeserver at addr and compares the replies.
+func checkSameReplies(t *testing.T, redisAddr, addr string) {
+	want, got := dial(t, redisAddr), dial(t, addr)
+	for _, args := range sessionLines() {
+		set := strings.HasPrefix(args[0], "~")
+		args[0] = strings.TrimPrefix(args[0], "~")
+		w, g := want.doRaw(args...), got.doRaw(args...)
+		if set {
+			w, g = sortedElems(t, w), sortedElems(t, g)
+		}
+		assert.Equal(t, w, g, "%q", args)
+	}
+	assert.True(t, want.closedByPeer(5*time.Second), "redis-server closes after QUIT")
+	assert.True(t, got.closedByPeer(5*time.Second), "aeserver closes after QUIT")
 }
 
 func sortedElems(t *testing.T, raw string) string {
@@ -258,7 +265,12 @@ func TestSamePipelineAsRedis(t *testing.T) {
 func TestRedisCli(t *testing.T) {
 	cli := tool(t, "redis-cli")
 	ts := startServer(t, nil)
-	port := strconv.Itoa(ts.s.port)
+	checkRedisCli(t, cli, strconv.Itoa(ts.s.port), ts.s.loops[0].l.ApiName())
+}
+
+// checkRedisCli runs redis-cli (cli) against the aeserver on 127.0.0.1:port,
+// whose backend is api, and checks every answer.
+func checkRedisCli(t *testing.T, cli, port, api string) {
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(cli, append([]string{"-h", "127.0.0.1", "-p", port}, args...)...).CombinedOutput()
@@ -306,7 +318,7 @@ func TestRedisCli(t *testing.T) {
 	}
 	info := run("INFO")
 	for _, want := range []string{"# Server", "# Clients", "# Stats", "redis_version:", "connected_clients:1",
-		"total_commands_processed:", "multiplexing_api:" + ts.s.loops[0].l.ApiName()} {
+		"total_commands_processed:", "multiplexing_api:" + api} {
 		assert.Contains(t, info, want)
 	}
 	assert.NotContains(t, run("INFO", "server"), "# Clients")
@@ -319,17 +331,24 @@ func TestRedisCli(t *testing.T) {
 func TestRedisCliPipe(t *testing.T) {
 	cli := tool(t, "redis-cli")
 	ts := startServer(t, nil)
-	const n = 100_000
+	checkCliPipe(t, cli, ts.addr, 100_000)
+}
+
+// checkCliPipe sends n SETs with redis-cli --pipe to the aeserver at addr
+// (127.0.0.1:port) and checks the replies and the keys.
+func checkCliPipe(t *testing.T, cli, addr string, n int) {
 	var in bytes.Buffer
 	for i := range n {
 		in.Write(resptest.AppendCommand(nil, "SET", "key:"+strconv.Itoa(i), "value:"+strconv.Itoa(i)))
 	}
-	cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", strconv.Itoa(ts.s.port), "--pipe")
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", port, "--pipe")
 	cmd.Stdin = &in
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), fmt.Sprintf("errors: 0, replies: %d", n))
-	c := dial(t, ts.addr)
+	c := dial(t, addr)
 	assert.Equal(t, int64(n), c.do("DBSIZE").Int)
 	assert.Equal(t, "value:4242", c.do("GET", "key:4242").Str)
 }
