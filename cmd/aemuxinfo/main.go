@@ -1,11 +1,11 @@
 // Command aemuxinfo prints the aemux backends built for this OS, what each
 // supports and reports (mux.Caps), and measures on each one: the latency of
-// a pipe write seen by Wait and of a Wake seen by a blocked Wait, how late a
-// timed Wait of 100 µs, 3.1 ms and 50 ms returns (it must never return
-// early), and how late a 1 ms periodic aeloop timer runs on a locked thread,
-// with the default timer slack and (on Linux) with the slack lowered to 1 ns.
-// Run it on an idle machine: the figures are latencies, and a busy one adds
-// its own.
+// a pipe write (on Windows, a loopback TCP write) seen by Wait and of a
+// Wake seen by a blocked Wait, how late a timed Wait of 100 µs, 3.1 ms and
+// 50 ms returns (it must never return early), and how late a 1 ms periodic
+// aeloop timer runs on a locked thread, with the default timer slack and
+// (on Linux) with the slack lowered to 1 ns. Run it on an idle machine: the
+// figures are latencies, and a busy one adds its own.
 //
 //	go run ./cmd/aemuxinfo
 package main
@@ -18,10 +18,9 @@ import (
 	"sort"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux/anet"
 	"github.com/aemux/mux/event"
 )
 
@@ -52,12 +51,12 @@ func report(name string, rounds, timed, ticks int) error {
 	fmt.Printf("\n%s: edge=%v oneshot=%v (emulated=%v) hangup=%v halfclose=%v error=%v pollable-fd=%v resolution=%v\n",
 		name, c.Edge, c.Oneshot, c.OneshotEmulated, c.Hangup, c.HalfClose, c.Error, c.Pollable, c.Resolution)
 
-	var fds [2]int
-	if err := unix.Pipe(fds[:]); err != nil {
+	fds, what, err := pair()
+	if err != nil {
 		return err
 	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	defer anet.Close(fds[0])
+	defer anet.Close(fds[1])
 	if err := p.Add(fds[0], event.Readable); err != nil {
 		return err
 	}
@@ -66,11 +65,11 @@ func report(name string, rounds, timed, ticks int) error {
 	io := make([]time.Duration, rounds)
 	for i := range io {
 		start := time.Now()
-		unix.Write(fds[1], buf)
+		anet.Write(fds[1], buf)
 		if n, err := p.Wait(fired, time.Second); err != nil || n != 1 {
 			return fmt.Errorf("wait: %d %v", n, err)
 		}
-		unix.Read(fds[0], buf)
+		anet.Read(fds[0], buf)
 		io[i] = time.Since(start)
 	}
 	wake := make([]time.Duration, rounds/10+1)
@@ -83,7 +82,7 @@ func report(name string, rounds, timed, ticks int) error {
 		}
 		wake[i] = time.Since(t0)
 	}
-	fmt.Printf("  pipe write -> Wait -> read: median %v p99 %v\n", pct(io, 50), pct(io, 99))
+	fmt.Printf("  %s write -> Wait -> read: median %v p99 %v\n", what, pct(io, 50), pct(io, 99))
 	fmt.Printf("  Wake from another goroutine -> Wait returns: median %v p99 %v\n", pct(wake, 50), pct(wake, 99))
 	for _, d := range []time.Duration{100 * time.Microsecond, 3100 * time.Microsecond, 50 * time.Millisecond} {
 		n := timed
