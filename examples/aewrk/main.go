@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/anet"
@@ -201,7 +199,7 @@ func script_resolve(host, service string) ([]netip.AddrPort, error) {
 			err = cerr
 			continue
 		}
-		unix.Close(fd)
+		anet.Close(fd)
 		ok = append(ok, a)
 	}
 	if len(ok) == 0 {

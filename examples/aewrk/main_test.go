@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/anet"
@@ -102,7 +101,7 @@ func TestUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	addr, err := anet.LocalAddr(fd)
 	require.NoError(t, err)
-	require.NoError(t, unix.Close(fd))
+	require.NoError(t, anet.Close(fd))
 	var out, errs bytes.Buffer
 	_, code := run([]string{"-t1", "-c1", "-d1s", "http://" + addr + "/"}, &out, &errs)
 	assert.Equal(t, 1, code)

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"golang.org/x/sys/unix"
-
-	"github.com/aemux/mux/anet"
-)
+import "github.com/aemux/mux/anet"
 
 // wrk's net.c: the plain-socket sock functions (ssl.c's are not ported).
 
@@ -21,10 +17,10 @@ func sock_connect(c *connection, host string) status { return OK }
 
 func sock_close(c *connection) status { return OK }
 
-// sock_read reads into c.buf. As in wrk, any failure is an ERROR, EAGAIN
-// included: socket_readable only reads when the socket is readable.
+// sock_read reads into c.buf. As in wrk, any failure is an ERROR,
+// anet.ErrWouldBlock (EAGAIN) included: socket_readable only reads when the socket is readable.
 func sock_read(c *connection, n *int) status {
-	r, err := unix.Read(c.fd, c.buf[:])
+	r, err := anet.Read(c.fd, c.buf[:])
 	if err != nil {
 		return ERROR
 	}
@@ -33,9 +29,9 @@ func sock_read(c *connection, n *int) status {
 }
 
 func sock_write(c *connection, buf []byte, n *int) status {
-	r, err := unix.Write(c.fd, buf)
+	r, err := anet.Write(c.fd, buf)
 	switch {
-	case err == unix.EAGAIN:
+	case err == anet.ErrWouldBlock:
 		return RETRY
 	case err != nil:
 		return ERROR

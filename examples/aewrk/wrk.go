@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aemux/mux/aeloop"
 	"github.com/aemux/mux/anet"
 )
@@ -96,7 +94,7 @@ func thread_main(t *thread) {
 	// times in one process, so close them.
 	for i := range t.cs {
 		if t.cs[i].fd >= 0 {
-			unix.Close(t.cs[i].fd)
+			anet.Close(t.cs[i].fd)
 		}
 	}
 	t.cs = nil
@@ -123,7 +121,7 @@ func connect_socket(t *thread, c *connection) int {
 	}
 
 	t.errors.connect++
-	unix.Close(fd)
+	anet.Close(fd)
 	c.fd = -1
 	return -1
 }
@@ -131,7 +129,7 @@ func connect_socket(t *thread, c *connection) int {
 func reconnect_socket(t *thread, c *connection) int {
 	t.loop.DelEvent(c.fd, aeloop.Writable|aeloop.Readable)
 	sock_close(c)
-	unix.Close(c.fd)
+	anet.Close(c.fd)
 	return connect_socket(t, c)
 }
 
