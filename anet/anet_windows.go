@@ -44,7 +44,7 @@ const (
 	soExclusiveAddrUse = ^0x4        // SO_EXCLUSIVEADDRUSE, ~SO_REUSEADDR
 	fionbio            = 0x8004667e  // FIONBIO, _IOW('f', 126, u_long)
 	fionread           = 0x4004667f  // FIONREAD, _IOR('f', 127, u_long)
-	socketError        = ^uintptr(0) // INVALID_SOCKET
+	invalidSocket      = ^uintptr(0) // INVALID_SOCKET
 )
 
 // The errnos the OS-neutral code reports, boxed once so that returning
@@ -195,7 +195,7 @@ func acceptLoop(lfd int, wantAddr bool) (int, Sockaddr, error) {
 			addr, size = uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n))
 		}
 		r, _, e := syscall.SyscallN(procAccept.Addr(), uintptr(lfd), addr, size)
-		if r == socketError {
+		if r == invalidSocket {
 			switch e {
 			case windows.WSAEWOULDBLOCK:
 				return -1, nil, ErrWouldBlock
