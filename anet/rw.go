@@ -1,7 +1,9 @@
 package anet
 
+// Read reads from the socket fd into p (read(2); recv on Windows).
+//
 // Read and Write are the calls a loop handler makes on its non-blocking
-// sockets, the same on every OS:
+// sockets, with the same results on every OS:
 //
 //   - n > 0, nil: data was read or written (Write may take only part of p;
 //     write the rest when the fd is writable again).
@@ -16,13 +18,11 @@ package anet
 // EINTR is retried inside. A len(p) of 0 returns 0, nil without a call.
 // An fd that cannot be one (negative, above 32 bits) returns the EBADF of
 // the OS (windows.WSAENOTSOCK on Windows).
-
-// Read reads from the socket fd into p (read(2); recv on Windows). See
-// above for what it returns.
 func Read(fd int, p []byte) (int, error) { return sockCall(sysRead, fd, p) }
 
 // Write writes p to the socket fd (write(2); send on Windows), as much of
-// it as the send buffer takes. See above for what it returns.
+// it as the send buffer takes. It returns what Read does, except that it
+// has no end of stream: a closed peer shows as an error.
 func Write(fd int, p []byte) (int, error) { return sockCall(sysWrite, fd, p) }
 
 // sockCall is Read and Write around the system call sys.
