@@ -87,19 +87,21 @@ GOOS=windows GOARCH=amd64 go test -count=1 -v -timeout 4m -exec "$PWD/.ci/window
 grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*--- PASS)' "$out" |
 	grep -vE '^\s+\S+_test\.go:[0-9]+: (.*overshoot|server: )' || true
 # Subtest counts per package and backend: in the root package a test counts
-# for "iocp" (the only backend on Windows); elsewhere a subtest named after a
-# backend counts for it, and the rest for "-" (no backend involved).
+# for "iocp" (the only backend on Windows); elsewhere a scenario under a
+# backend's subtest counts for that backend and suite ("iocp (TestPoller)",
+# "iocp (TestLoop)"), and the rest for "-" (no backend involved).
 awk '
 	/^ *--- (PASS|FAIL|SKIP):/ {
 		n = split($3, part, "/"); be = "-"
-		for (i = 1; i <= n; i++) if (part[i] ~ /^(iocp|odd-reverse-split|broken-.*)$/) be = part[i]
-		count[be " " $2]++
+		for (i = 1; i <= n; i++) if (part[i] ~ /^(iocp|odd-reverse-split|broken-.*)$/) be = part[i] " (" part[1] ")"
+		if (n == 2 && part[1] ~ /^Test(Poller|Loop)$/) next # the backend level of a suite: its scenarios count
+		count[be "|" $2]++
 	}
 	/^(ok|FAIL)[ \t]+github.com\// {
 		pkg = $2; sub("github.com/aemux/mux", "mux", pkg)
 		for (k in count) {
-			split(k, f, " "); if (pkg == "mux" && f[1] == "-") f[1] = "iocp"
-			printf "windows: %-22s %-18s %-6s %d\n", pkg, f[1], f[2], count[k]
+			split(k, f, "|"); if (pkg == "mux" && f[1] == "-") f[1] = "iocp"
+			printf "windows: %-22s %-28s %-6s %d\n", pkg, f[1], f[2], count[k]
 		}
 		delete count
 	}
