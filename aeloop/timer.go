@@ -228,8 +228,7 @@ func (ts *timerState) removeAt(i int) {
 	last := len(h) - 1
 	t := h[i].t
 	if i != last {
-		h[i] = h[last]
-		h[i].t.index = i
+		place(h, i, h[last])
 	}
 	h[last] = heapEntry{}
 	ts.heap = h[:last]
@@ -249,12 +248,10 @@ func (ts *timerState) up(i int) {
 		if !entryLess(&e, &h[p]) {
 			break
 		}
-		h[i] = h[p]
-		h[i].t.index = i
+		place(h, i, h[p])
 		i = p
 	}
-	h[i] = e
-	e.t.index = i
+	place(h, i, e)
 }
 
 // down sifts h[i] towards the leaves and reports whether it moved.
@@ -277,11 +274,16 @@ func (ts *timerState) down(i int) bool {
 		if !entryLess(&h[best], &e) {
 			break
 		}
-		h[i] = h[best]
-		h[i].t.index = i
+		place(h, i, h[best])
 		i = best
 	}
+	place(h, i, e)
+	return i != start
+}
+
+// place puts e in slot i of h and tells its timer where it now is: every
+// move the sifts make goes through here, so index never falls out of step.
+func place(h []heapEntry, i int, e heapEntry) {
 	h[i] = e
 	e.t.index = i
-	return i != start
 }
