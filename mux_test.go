@@ -145,11 +145,19 @@ func TestReusedFdNumber(t *testing.T) {
 		defer unix.Close(sp[1])
 		require.NoError(t, p.Add(num, event.Writable))
 		assert.Equal(t, event.Writable, p.Mask(num), "only the new interest")
-		n, err := p.Wait(fired, 100*time.Millisecond)
-		require.NoError(t, err)
-		require.Equal(t, 1, n)
-		assert.Equal(t, event.Fired{Fd: num, Mask: event.Writable}, fired[0])
+		wantOnly(t, p, num, event.Writable, 100*time.Millisecond, "the new socket is not watched")
 	})
+}
+
+// wantOnly lets p Wait once, up to d, and asserts that fd alone fired, with
+// mask m; msg says what it means when nothing fired.
+func wantOnly(t *testing.T, p *mux.Poller, fd int, m event.Mask, d time.Duration, msg string) {
+	t.Helper()
+	fired := make([]event.Fired, 8)
+	n, err := p.Wait(fired, d)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, msg)
+	assert.Equal(t, event.Fired{Fd: fd, Mask: m}, fired[0])
 }
 
 // closedAndReused registers a socketpair end with m, closes the pair
@@ -180,7 +188,6 @@ func TestReusedFdNumberSameMask(t *testing.T) {
 		require.NoError(t, err)
 		defer p.Close()
 		x, y := closedAndReused(t, p, event.Readable)
-		fired := make([]event.Fired, 8)
 		before := p.Stats()
 		require.NoError(t, p.Add(x, event.Readable), "a repeated Add")
 		assert.Equal(t, before, p.Stats(), "a repeated Add made a kernel call")
@@ -188,10 +195,7 @@ func TestReusedFdNumberSameMask(t *testing.T) {
 		assert.Equal(t, event.None, p.Mask(x))
 		require.NoError(t, p.Add(x, event.Readable))
 		unix.Write(y, []byte("z"))
-		n, err := p.Wait(fired, time.Second)
-		require.NoError(t, err)
-		require.Equal(t, 1, n, "the new socket is not watched")
-		assert.Equal(t, event.Fired{Fd: x, Mask: event.Readable}, fired[0])
+		wantOnly(t, p, x, event.Readable, time.Second, "the new socket is not watched")
 	})
 }
 
@@ -205,14 +209,10 @@ func TestReusedFdNumberPartialDel(t *testing.T) {
 		require.NoError(t, err)
 		defer p.Close()
 		x, y := closedAndReused(t, p, event.Readable|event.Writable)
-		fired := make([]event.Fired, 8)
 		unix.Write(y, []byte("z"))
 		require.NoError(t, p.Del(x, event.Writable))
 		assert.Equal(t, event.Readable, p.Mask(x))
-		n, err := p.Wait(fired, time.Second)
-		require.NoError(t, err)
-		require.Equal(t, 1, n, "the new socket is not watched")
-		assert.Equal(t, event.Fired{Fd: x, Mask: event.Readable}, fired[0])
+		wantOnly(t, p, x, event.Readable, time.Second, "the new socket is not watched")
 	})
 }
 
