@@ -2,9 +2,42 @@ package mux_test
 
 import (
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/event"
 )
 
 // Every test of the package must leave no goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// closeDuringWait closes p while a goroutine is blocked in p.Wait (waiting
+// again whenever Wait returns events) and asserts that Close unblocks that
+// Wait with ErrClosed, and that a second Close and a Wake return ErrClosed.
+func closeDuringWait(t *testing.T, p *mux.Poller) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		fired := make([]event.Fired, 4)
+		for {
+			if _, err := p.Wait(fired, -1); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, p.Close())
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, mux.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock Wait")
+	}
+	assert.ErrorIs(t, p.Close(), mux.ErrClosed)
+	assert.ErrorIs(t, p.Wake(), mux.ErrClosed)
+}

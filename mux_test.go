@@ -220,21 +220,7 @@ func TestCloseWhileWaiting(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		p, err := mux.Open(64, mux.WithBackend(name))
 		require.NoError(t, err)
-		done := make(chan error, 1)
-		go func() {
-			_, err := p.Wait(make([]event.Fired, 4), -1)
-			done <- err
-		}()
-		time.Sleep(10 * time.Millisecond)
-		require.NoError(t, p.Close())
-		select {
-		case err := <-done:
-			assert.ErrorIs(t, err, mux.ErrClosed)
-		case <-time.After(5 * time.Second):
-			t.Fatal("Close did not unblock Wait")
-		}
-		assert.ErrorIs(t, p.Close(), mux.ErrClosed)
-		assert.ErrorIs(t, p.Wake(), mux.ErrClosed)
+		closeDuringWait(t, p)
 		assert.Equal(t, -1, p.Fd())
 	})
 }
