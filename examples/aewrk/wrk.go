@@ -199,13 +199,7 @@ func response_complete(p *parser) {
 func socket_connected(loop *aeloop.Loop, fd int, data any, mask aeloop.Mask) {
 	c := data.(*connection)
 
-	switch sock_connect(c, cfg.host) {
-	case OK:
-	case ERROR:
-		c.thread.errors.connect++
-		reconnect_socket(c.thread, c)
-		return
-	case RETRY:
+	if !proceed(c, sock_connect(c, cfg.host), &c.thread.errors.connect) {
 		return
 	}
 
@@ -242,13 +236,7 @@ func socket_writeable(loop *aeloop.Loop, fd int, data any, mask aeloop.Mask) {
 	buf := c.request[c.written:]
 	var n int
 
-	switch sock_write(c, buf, &n) {
-	case OK:
-	case ERROR:
-		t.errors.write++
-		reconnect_socket(t, c)
-		return
-	case RETRY:
+	if !proceed(c, sock_write(c, buf, &n), &t.errors.write) {
 		return
 	}
 
@@ -264,19 +252,12 @@ func socket_readable(loop *aeloop.Loop, fd int, data any, mask aeloop.Mask) {
 	var n int
 
 	for {
-		switch sock_read(c, &n) {
-		case OK:
-		case ERROR:
-			c.thread.errors.read++
-			reconnect_socket(c.thread, c)
-			return
-		case RETRY:
+		if !proceed(c, sock_read(c, &n), &c.thread.errors.read) {
 			return
 		}
 
 		if http_parser_execute(&c.parser, c.buf[:n]) != n || (n == 0 && !http_body_is_final(&c.parser)) {
-			c.thread.errors.read++
-			reconnect_socket(c.thread, c)
+			failed(c, &c.thread.errors.read)
 			return
 		}
 
@@ -285,4 +266,25 @@ func socket_readable(loop *aeloop.Loop, fd int, data any, mask aeloop.Mask) {
 			return
 		}
 	}
+}
+
+// proceed is wrk's switch on what a sock call returned: OK goes on (true);
+// ERROR is wrk's "goto error" (failed) and RETRY waits for the next event,
+// both false.
+func proceed(c *connection, s status, count *uint32) bool {
+	switch s {
+	case ERROR:
+		failed(c, count)
+		return false
+	case RETRY:
+		return false
+	}
+	return true
+}
+
+// failed is the "error:" label of wrk's socket handlers: count the failure
+// in *count (one of the thread's errors) and reconnect.
+func failed(c *connection, count *uint32) {
+	*count++
+	reconnect_socket(c.thread, c)
 }
