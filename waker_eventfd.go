@@ -30,18 +30,7 @@ func newWaker() (*waker, error) {
 func (w *waker) fd() int { return w.efd }
 
 // wake makes fd readable.
-func (w *waker) wake() error {
-	for {
-		_, err := unix.Write(w.efd, w.one[:])
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: the counter is full, so already readable
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return syscallErr("write", err)
-	}
-}
+func (w *waker) wake() error { return writeWake(w.efd, w.one[:]) }
 
 // drain makes fd unreadable again.
 func (w *waker) drain() {

@@ -32,18 +32,7 @@ func newWaker() (*waker, error) {
 
 func (w *waker) fd() int { return w.r }
 
-func (w *waker) wake() error {
-	for {
-		_, err := unix.Write(w.w, w.one[:])
-		switch err {
-		case nil, unix.EAGAIN: // a full pipe is readable already
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return syscallErr("write", err)
-	}
-}
+func (w *waker) wake() error { return writeWake(w.w, w.one[:]) }
 
 func (w *waker) drain() {
 	for {
