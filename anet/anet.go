@@ -73,6 +73,57 @@ func fdErr(what string, fd int, call string, err error) error {
 	return sysErr(what+" on fd "+strconv.Itoa(fd), call, err)
 }
 
+// TCPServer makes a TCP listener on addr ("host:port"; see the package doc
+// for the accepted forms): a non-blocking socket that child processes do
+// not inherit (close-on-exec on unix), bound and listening. An IPv6 host
+// makes an IPv6 socket, anything else IPv4; an empty host listens on every
+// IPv4 address. With port 0 the system picks a port, which Port reports.
+//
+// On unix the listener gets SO_REUSEADDR, so a restarted server can bind
+// while old connections sit in TIME_WAIT. On Windows it gets
+// SO_EXCLUSIVEADDRUSE instead: Windows lets a restarted server bind while
+// old connections sit in TIME_WAIT without any option, and its
+// SO_REUSEADDR would let another program bind the same port and take
+// connections away. ListenOptions.ReusePort is refused there with an
+// error matching errors.ErrUnsupported: Windows has no load-balanced port
+// sharing. Windows makes an IPv6 socket IPv6-only by default.
+//
+// Errors match ErrAddr for an address that cannot be parsed, or the errno
+// of the failing call (unix.EADDRINUSE, unix.EADDRNOTAVAIL, unix.EACCES...;
+// windows.WSAEADDRINUSE, windows.WSAEACCES... on Windows).
+func TCPServer(addr string, o ListenOptions) (int, error) {
+	what := "listen tcp " + addr
+	sa, family, err := parseTCP(addr, true)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := newSocket(what, family)
+	if err != nil {
+		return -1, err
+	}
+	err = listenReuse(what, fd, o)
+	if err == nil && o.V6Only && family == afInet6 {
+		err = setIntOpt(fd, ipprotoV6, ipv6Only, 1, "IPV6_V6ONLY")
+	}
+	if err == nil {
+		err = bindListen(what, fd, sa, o.Backlog, nil)
+	}
+	if err != nil {
+		closeFd(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// listenBacklog is the backlog listen gets for ListenOptions.Backlog b:
+// DefaultBacklog for 0 or less, at most what a C int holds.
+func listenBacklog(b int) int {
+	if b <= 0 {
+		return DefaultBacklog
+	}
+	return min(b, math.MaxInt32)
+}
+
 // Accept takes one pending connection from the listener lfd and returns it
 // as a non-blocking, close-on-exec fd. With none pending it returns
 // ErrWouldBlock (errors.Is(err, unix.EAGAIN) also holds): call it until

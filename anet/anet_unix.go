@@ -5,7 +5,6 @@ package anet
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -20,40 +19,15 @@ func newSocket(what string, family int) (int, error) {
 	return fd, nil
 }
 
-// TCPServer makes a TCP listener on addr ("host:port"; see the package doc
-// for the accepted forms): a non-blocking, close-on-exec socket with
-// SO_REUSEADDR (so a restarted server can bind while old connections sit
-// in TIME_WAIT), bound and listening. An IPv6 host makes an IPv6 socket,
-// anything else IPv4; an empty host listens on every IPv4 address. With
-// port 0 the kernel picks a port, which Port reports.
-//
-// Errors match ErrAddr for an address that cannot be parsed, or the errno
-// of the failing call (unix.EADDRINUSE, unix.EADDRNOTAVAIL, unix.EACCES...).
-func TCPServer(addr string, o ListenOptions) (int, error) {
-	what := "listen tcp " + addr
-	sa, family, err := parseTCP(addr, true)
-	if err != nil {
-		return -1, err
-	}
-	fd, err := newSocket(what, family)
-	if err != nil {
-		return -1, err
-	}
-	err = setIntOpt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR")
+// listenReuse sets a TCP listener's address sharing on unix: SO_REUSEADDR
+// (so a restarted server can bind while old connections sit in TIME_WAIT),
+// and with o.ReusePort SO_REUSEPORT (SO_REUSEPORT_LB on FreeBSD).
+func listenReuse(what string, fd int, o ListenOptions) error {
+	err := setIntOpt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR")
 	if err == nil && o.ReusePort {
 		err = setIntOpt(fd, unix.SOL_SOCKET, soReusePort, 1, soReusePortName)
 	}
-	if err == nil && o.V6Only && family == unix.AF_INET6 {
-		err = setIntOpt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1, "IPV6_V6ONLY")
-	}
-	if err == nil {
-		err = bindListen(what, fd, sa, o.Backlog, nil)
-	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
+	return err
 }
 
 // UnixServer makes a Unix domain stream listener at path: non-blocking,
@@ -107,16 +81,12 @@ func bindListen(what string, fd int, sa unix.Sockaddr, backlog int, between func
 	if err := unix.Bind(fd, sa); err != nil {
 		return sysErr(what, "bind", err)
 	}
-	if backlog <= 0 {
-		backlog = DefaultBacklog
-	}
-	backlog = min(backlog, math.MaxInt32)
 	var err error
 	if between != nil {
 		err = between()
 	}
 	if err == nil {
-		err = sysErr(what, "listen", unix.Listen(fd, backlog))
+		err = sysErr(what, "listen", unix.Listen(fd, listenBacklog(backlog)))
 	}
 	if u, ok := sa.(*unix.SockaddrUnix); err != nil && ok && !isAbstract(u.Name) {
 		os.Remove(u.Name)

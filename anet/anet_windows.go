@@ -36,6 +36,8 @@ const (
 	tcpNoDelay = windows.TCP_NODELAY
 	soSndBuf   = windows.SO_SNDBUF
 	soRcvBuf   = windows.SO_RCVBUF
+	ipprotoV6  = windows.IPPROTO_IPV6
+	ipv6Only   = windows.IPV6_V6ONLY
 )
 
 // Winsock numbers x/sys/windows does not name.
@@ -115,54 +117,30 @@ func newSocket(what string, family int) (int, error) {
 	return fd, nil
 }
 
-// TCPServer makes a TCP listener on addr ("host:port"; see the package doc
-// for the accepted forms): a non-blocking, non-inheritable socket, bound
-// and listening. An IPv6 host makes an IPv6 socket, anything else IPv4;
-// an empty host listens on every IPv4 address. With port 0 the system
-// picks a port, which Port reports.
-//
-// On Windows the listener gets SO_EXCLUSIVEADDRUSE instead of
-// SO_REUSEADDR: Windows lets a restarted server bind while old connections
-// sit in TIME_WAIT without any option, and its SO_REUSEADDR would let
-// another program bind the same port and take connections away.
-// ListenOptions.ReusePort is refused with an error matching
-// errors.ErrUnsupported: Windows has no load-balanced port sharing.
-// Windows makes an IPv6 socket IPv6-only by default.
-//
-// Errors match ErrAddr for an address that cannot be parsed, or the errno
-// of the failing call (windows.WSAEADDRINUSE, windows.WSAEACCES...).
-func TCPServer(addr string, o ListenOptions) (int, error) {
-	what := "listen tcp " + addr
-	sa, family, err := parseTCP(addr, true)
-	if err != nil {
-		return -1, err
-	}
+// listenReuse sets a TCP listener's address sharing on Windows:
+// SO_EXCLUSIVEADDRUSE, and o.ReusePort is refused (see TCPServer).
+func listenReuse(what string, fd int, o ListenOptions) error {
 	if o.ReusePort {
-		return -1, fmt.Errorf("anet: %s: ReusePort (SO_REUSEPORT): %w on Windows", what, errors.ErrUnsupported)
+		return fmt.Errorf("anet: %s: ReusePort (SO_REUSEPORT): %w on Windows", what, errors.ErrUnsupported)
 	}
-	fd, err := newSocket(what, family)
-	if err != nil {
-		return -1, err
+	return setIntOpt(fd, solSocket, soExclusiveAddrUse, 1, "SO_EXCLUSIVEADDRUSE")
+}
+
+// bindListen binds fd to sa and listens with backlog (0 or less:
+// DefaultBacklog), as on unix, where UnixServer also passes a between to
+// run after bind; Windows makes no Unix sockets, so between is nil here.
+func bindListen(what string, fd int, sa Sockaddr, backlog int, between func() error) error {
+	if err := windows.Bind(windows.Handle(fd), sa); err != nil {
+		return sysErr(what, "bind", err)
 	}
-	err = setIntOpt(fd, solSocket, soExclusiveAddrUse, 1, "SO_EXCLUSIVEADDRUSE")
-	if err == nil && o.V6Only && family == afInet6 {
-		err = setIntOpt(fd, windows.IPPROTO_IPV6, windows.IPV6_V6ONLY, 1, "IPV6_V6ONLY")
+	var err error
+	if between != nil {
+		err = between()
 	}
 	if err == nil {
-		err = sysErr(what, "bind", windows.Bind(windows.Handle(fd), sa))
+		err = sysErr(what, "listen", windows.Listen(windows.Handle(fd), listenBacklog(backlog)))
 	}
-	if err == nil {
-		backlog := o.Backlog
-		if backlog <= 0 {
-			backlog = DefaultBacklog
-		}
-		err = sysErr(what, "listen", windows.Listen(windows.Handle(fd), min(backlog, math.MaxInt32)))
-	}
-	if err != nil {
-		closeFd(fd)
-		return -1, err
-	}
-	return fd, nil
+	return err
 }
 
 // UnixServer makes a Unix domain stream listener at path on unix. On

@@ -25,6 +25,8 @@ const (
 	tcpNoDelay = unix.TCP_NODELAY
 	soSndBuf   = unix.SO_SNDBUF
 	soRcvBuf   = unix.SO_RCVBUF
+	ipprotoV6  = unix.IPPROTO_IPV6
+	ipv6Only   = unix.IPV6_V6ONLY
 )
 
 // The errnos the OS-neutral code reports.
