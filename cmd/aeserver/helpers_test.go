@@ -165,19 +165,27 @@ func (c *tconn) readRaw() []byte {
 
 func (c *tconn) tryReadRaw(within time.Duration) ([]byte, error) {
 	c.c.SetReadDeadline(time.Now().Add(within))
+	return readReply(c.r, &c.in)
+}
+
+// readReply returns the raw bytes of the next whole reply: from *in, what
+// arrived before and was not consumed yet, reading more from r as needed.
+// What follows the reply stays in *in; the returned slice is not written
+// to again.
+func readReply(r io.Reader, in *[]byte) ([]byte, error) {
 	for {
-		_, n, err := resptest.ParseReply(c.in)
+		_, n, err := resptest.ParseReply(*in)
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
-			raw := append([]byte(nil), c.in[:n]...)
-			c.in = c.in[n:]
+			raw := (*in)[:n:n]
+			*in = (*in)[n:]
 			return raw, nil
 		}
 		buf := make([]byte, 64<<10)
-		k, err := c.r.Read(buf)
-		c.in = append(c.in, buf[:k]...)
+		k, err := r.Read(buf)
+		*in = append(*in, buf[:k]...)
 		if err != nil {
 			return nil, err
 		}

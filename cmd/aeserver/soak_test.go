@@ -251,20 +251,4 @@ func (sc *soakClient) run(b soakBatch) string {
 	return ""
 }
 
-func (sc *soakClient) readReply() ([]byte, error) {
-	for {
-		if _, n, err := resptest.ParseReply(sc.buf); err != nil {
-			return nil, err
-		} else if n > 0 {
-			raw := sc.buf[:n:n]
-			sc.buf = sc.buf[n:]
-			return raw, nil
-		}
-		chunk := make([]byte, 32<<10)
-		k, err := sc.r.Read(chunk)
-		sc.buf = append(sc.buf, chunk[:k]...)
-		if err != nil {
-			return nil, err
-		}
-	}
-}
+func (sc *soakClient) readReply() ([]byte, error) { return readReply(sc.r, &sc.buf) }
