@@ -386,25 +386,21 @@ func TestShutdown(t *testing.T) {
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	require.NoError(t, cmd.Start())
-	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
+	waitListening(t, "tcp", "127.0.0.1:"+strconv.Itoa(port))
 	// The Unix listener opens after the TCP one: wait for it too.
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond, "nothing listens on %s", sock)
+	waitListening(t, "unix", sock)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, waitExit(cmd, 10*time.Second), "%s", logs.String())
 	_, err = os.Stat(sock)
 	assert.True(t, os.IsNotExist(err), "the socket file is left behind")
 }
 
-func waitListening(t testing.TB, addr string) {
+// waitListening waits up to 10 s until a connection to addr on network
+// ("tcp", "unix") succeeds.
+func waitListening(t testing.TB, network, addr string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
+		c, err := net.Dial(network, addr)
 		if err == nil {
 			c.Close()
 		}
@@ -454,7 +450,7 @@ func TestAcceptEMFILE(t *testing.T) {
 	cmd.Stderr = &logs
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitListening(t, addr)
+	waitListening(t, "tcp", addr)
 
 	// Connect 60: the kernel completes every handshake (the backlog), the
 	// server accepts what its fds allow.

@@ -48,7 +48,7 @@ func TestWindowsServer(t *testing.T) {
 		cmd.Wait()
 		t.Logf("aeserver.exe: %s", strings.TrimSpace(logs.String()))
 	})
-	waitListening(t, addr)
+	waitListening(t, "tcp", addr)
 
 	t.Run("redis-cli", func(t *testing.T) { checkRedisCli(t, cli, port, "iocp") })
 	t.Run("same-replies", func(t *testing.T) { checkSameReplies(t, redisAddr, addr) })
