@@ -3,7 +3,6 @@ package mux_test
 import (
 	"errors"
 	"os"
-	"sort"
 	"syscall"
 	"testing"
 	"time"
@@ -529,21 +528,7 @@ func TestIOCPWaitAllocatesNothing(t *testing.T) {
 
 // Timed Waits never return early; the overshoot is logged for the reader.
 func TestIOCPTimedWait(t *testing.T) {
-	p := openIOCP(t, 16)
-	fired := make([]event.Fired, 4)
-	const d = 3 * time.Millisecond
-	over := make([]time.Duration, 20)
-	for i := range over {
-		start := time.Now()
-		n, err := p.Wait(fired, d)
-		el := time.Since(start)
-		require.NoError(t, err)
-		require.Zero(t, n)
-		require.GreaterOrEqual(t, el, d, "a timed Wait returned early")
-		over[i] = el - d
-	}
-	sort.Slice(over, func(i, j int) bool { return over[i] < over[j] })
-	t.Logf("iocp %v: overshoot median %v max %v", d, over[len(over)/2], over[len(over)-1])
+	timedWaits(t, openIOCP(t, 16), 3*time.Millisecond, 20)
 }
 
 // 1,000 Opens and Closes, with a socket registered and a Wait each time,

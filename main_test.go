@@ -1,6 +1,7 @@
 package mux_test
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -40,4 +41,25 @@ func closeDuringWait(t *testing.T, p *mux.Poller) {
 	}
 	assert.ErrorIs(t, p.Close(), mux.ErrClosed)
 	assert.ErrorIs(t, p.Wake(), mux.ErrClosed)
+}
+
+// timedWaits runs timed Waits of d on p, which has nothing ready, runs
+// times: each returns no event and not before d is over. How late they
+// return is logged for the reader (median, p99, max).
+func timedWaits(t *testing.T, p *mux.Poller, d time.Duration, runs int) {
+	t.Helper()
+	fired := make([]event.Fired, 4)
+	over := make([]time.Duration, runs)
+	for i := range over {
+		start := time.Now()
+		n, err := p.Wait(fired, d)
+		el := time.Since(start)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		require.GreaterOrEqual(t, el, d, "a timed Wait returned early")
+		over[i] = el - d
+	}
+	sort.Slice(over, func(i, j int) bool { return over[i] < over[j] })
+	t.Logf("%s %v: overshoot median %v p99 %v max %v (resolution %v)", p.Name(), d,
+		over[len(over)/2], over[len(over)*99/100], over[len(over)-1], p.Caps().Resolution)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"testing"
 	"time"
 
@@ -256,24 +255,12 @@ func TestTimedWaitOvershoot(t *testing.T) {
 		p, err := mux.Open(64, mux.WithBackend(name))
 		require.NoError(t, err)
 		defer p.Close()
-		fired := make([]event.Fired, 4)
 		for _, d := range []time.Duration{100 * time.Microsecond, 3100 * time.Microsecond} {
 			runs := 200
 			if d > time.Millisecond {
 				runs = 20
 			}
-			over := make([]time.Duration, runs)
-			for i := range over {
-				start := time.Now()
-				_, err := p.Wait(fired, d)
-				el := time.Since(start)
-				require.NoError(t, err)
-				require.GreaterOrEqual(t, el, d, "a timed Wait returned early")
-				over[i] = el - d
-			}
-			sort.Slice(over, func(i, j int) bool { return over[i] < over[j] })
-			t.Logf("%s %v: overshoot median %v p99 %v max %v (resolution %v)", name, d,
-				over[len(over)/2], over[len(over)*99/100], over[len(over)-1], p.Caps().Resolution)
+			timedWaits(t, p, d, runs)
 		}
 	})
 }
