@@ -106,7 +106,7 @@ func TCPServer(addr string, o ListenOptions) (int, error) {
 		err = setIntOpt(fd, ipprotoV6, ipv6Only, 1, "IPV6_V6ONLY")
 	}
 	if err == nil {
-		err = bindListen(what, fd, sa, o.Backlog, nil)
+		err = bindListen(what, fd, sa, o.Backlog)
 	}
 	if err != nil {
 		closeFd(fd)

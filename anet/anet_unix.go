@@ -66,7 +66,7 @@ func UnixServer(path string, perm os.FileMode, o ListenOptions) (int, error) {
 			return sysErr(what, "chmod", unix.Chmod(path, uint32(perm.Perm())))
 		}
 	}
-	if err := bindListen(what, fd, sa, o.Backlog, chmod); err != nil {
+	if err := bindListenWith(what, fd, sa, o.Backlog, chmod); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
@@ -74,10 +74,15 @@ func UnixServer(path string, perm os.FileMode, o ListenOptions) (int, error) {
 }
 
 // bindListen binds fd to sa and listens with backlog (0 or less:
-// DefaultBacklog). between, if not nil, runs after bind and before
-// listen. If anything after bind fails and sa is a Unix socket file, the
-// file is removed.
-func bindListen(what string, fd int, sa unix.Sockaddr, backlog int, between func() error) error {
+// DefaultBacklog).
+func bindListen(what string, fd int, sa Sockaddr, backlog int) error {
+	return bindListenWith(what, fd, sa, backlog, nil)
+}
+
+// bindListenWith is bindListen that runs between, if not nil, after bind
+// and before listen. If anything after bind fails and sa is a Unix socket
+// file, the file is removed.
+func bindListenWith(what string, fd int, sa Sockaddr, backlog int, between func() error) error {
 	if err := unix.Bind(fd, sa); err != nil {
 		return sysErr(what, "bind", err)
 	}

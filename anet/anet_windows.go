@@ -127,20 +127,12 @@ func listenReuse(what string, fd int, o ListenOptions) error {
 }
 
 // bindListen binds fd to sa and listens with backlog (0 or less:
-// DefaultBacklog), as on unix, where UnixServer also passes a between to
-// run after bind; Windows makes no Unix sockets, so between is nil here.
-func bindListen(what string, fd int, sa Sockaddr, backlog int, between func() error) error {
+// DefaultBacklog).
+func bindListen(what string, fd int, sa Sockaddr, backlog int) error {
 	if err := windows.Bind(windows.Handle(fd), sa); err != nil {
 		return sysErr(what, "bind", err)
 	}
-	var err error
-	if between != nil {
-		err = between()
-	}
-	if err == nil {
-		err = sysErr(what, "listen", windows.Listen(windows.Handle(fd), listenBacklog(backlog)))
-	}
-	return err
+	return sysErr(what, "listen", windows.Listen(windows.Handle(fd), listenBacklog(backlog)))
 }
 
 // UnixServer makes a Unix domain stream listener at path on unix. On
