@@ -7,14 +7,17 @@
 // when the kernel has it, else epoll_pwait with the timeout rounded up to
 // whole milliseconds so that it never ends early (redis#8764).
 //
-// Every wait starts with a zero-timeout epoll_pwait through RawSyscall: it
-// cannot block, and skipping the scheduler hand-off of a call that may block
-// (entersyscall/exitsyscall) saves about a third of the call on the machine
-// bench/ reports on. Only when that peek finds nothing does a wait
-// that may block make the blocking call. Under load the peek usually finds
-// something; when idle it costs one extra call of about 1 µs before a sleep.
-// On aeserver under redis-benchmark -c 50 -P 1 this came out 1-3% lower in
-// CPU per request than blocking at once, within the noise of the machine.
+// A wait that may block uses Syscall6, which tells the Go scheduler the
+// thread may sleep (entersyscall/exitsyscall: about 0.18 µs of CPU per call
+// on the machine bench/ reports on); a wait that cannot (a zero timeout)
+// uses RawSyscall6 and skips that. After a wait that filled the whole fired
+// slice more is probably ready, so the next wait first peeks with a
+// zero-timeout RawSyscall6 and makes the blocking call only when the peek
+// finds nothing. Otherwise it blocks at once: an empty peek is a whole
+// extra system call (about 0.5 µs there), and under redis-benchmark an
+// always-peeking aeserver found nothing in 27% of its peeks at -c 50 -P 1
+// and 25% at -P 16 (bench/README.md), where the peek's saving and its cost
+// came out even in CPU time but not in system calls.
 
 package mux
 
@@ -37,6 +40,7 @@ type epollBackend struct {
 	epfd   int
 	flags  uint32 // EPOLLET or EPOLLONESHOT, from the mode
 	pwait2 bool
+	full   bool // the last wait filled the fired slice: peek first
 	w      *waker
 	events []unix.EpollEvent
 	ctlEv  unix.EpollEvent // kept here so that ctl does not allocate
@@ -147,9 +151,13 @@ func (b *epollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bo
 	}
 	evs := b.events[:len(fired)] // never more than fired holds: none is lost
 	ptr := uintptr(unsafe.Pointer(&evs[0]))
-	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), 0, 0, 0)
+	var r uintptr
+	var errno unix.Errno
+	if timeout == 0 || b.full { // cannot block, or probably need not (see the file's comment)
+		r, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), 0, 0, 0)
+	}
 	switch {
-	case r > 0 || errno != 0 || timeout == 0: // the peek (see the file's comment) was enough
+	case timeout == 0 || r > 0 || errno != 0:
 	case b.pwait2:
 		tsp := uintptr(0)
 		if timeout > 0 {
@@ -160,6 +168,7 @@ func (b *epollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bo
 	default:
 		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), uintptr(timeoutMs(timeout)), 0, 0)
 	}
+	b.full = errno == 0 && int(r) == len(evs)
 	if errno != 0 {
 		if errno == unix.EINTR {
 			return 0, false, unix.EINTR

@@ -2,9 +2,10 @@
 # or a compact plain-text summary (mode=summary).
 # Input rows (header line skipped):
 #   round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,
-#   server_core_ticks,client_core_ticks[,steal_ticks,tries[,server_sleeps]] (newer columns:
-#   the steal of the measurement run.sh kept and its tries, and the server's voluntary context
-#   switches; older files lack them)
+#   server_core_ticks,client_core_ticks[,steal_ticks,tries[,server_sleeps[,sc_total,sc_read,
+#   sc_write,sc_wait,sc_other]]] (newer columns: the steal of the measurement run.sh kept and its
+#   tries, the server's voluntary context switches, and the system calls it made, all and by
+#   class, NA where perf could not count them; older files lack them)
 # Variables (-v): mode=tables|summary, servers="redis a b" (column order), base=redis (ratio baseline),
 #   configs="p1 p16 c1000", tests="ping_inline ping_mbulk set get",
 #   clk=100 (clock ticks per second, getconf CLK_TCK),
@@ -31,6 +32,9 @@ $1 == "round" { next }
 		if ($13 + 0 > maxsteal) maxsteal = $13 + 0
 	}
 	if (NF >= 15 && $15 != "NA" && $15 != "" && $8 > 0) sleeps[k, r] = 1000 * $15 / $8
+	if (NF >= 20 && $16 != "NA" && $16 != "" && $8 > 0) {
+		sc[k, r] = $16 / $8; scr[k, r] = $17 / $8; scw[k, r] = $18 / $8; scp[k, r] = $19 / $8; sco[k, r] = $20 / $8
+	}
 }
 
 # collect(arr, k): copies arr[k, round] for every round present into v[1..n]; returns n.
@@ -134,6 +138,11 @@ function summary(    c, t, i, k, s) {
 	summary_table(cpu, "Server CPU per request, microseconds, median (lower is better; the figure that tells servers apart)", "%.2f")
 	print ""
 	summary_table(rps, "Requests/second, median (client-bound on a 2-core machine: expect ratios near 1)", "%.0f")
+	print ""
+	if (nonempty(sc))
+		summary_table(sc, "Server system calls per request, median (lower is better; counted by perf)", "%.3f")
+	else
+		print "System calls per request: not counted (SYSCALLS=0, no perf, or the kernel refused; see the run's log)"
 	s = ""
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) for (i = 1; i <= ns; i++)
 		if ((k = key(c, t, i)) in failed) s = s " " sv[i] "/" cf[c] "/" ts[t] "=" failed[k]
@@ -213,6 +222,23 @@ END {
 			"Voluntary context switches of the server's threads over the test: how often it blocked waiting for work. On a virtual machine each wake-up of a sleeping server costs the client a trip through the hypervisor, so fewer sleeps let the same client send more requests/second.")
 		paired_table(sleeps, "%.1f")
 	}
+
+	if (nonempty(sc)) {
+		header("Server system calls per request: median (paired ratio to " base ": median, min–max)", \
+			"Every system call the server's threads made during the test (perf stat on the raw_syscalls:sys_enter tracepoint), divided by the requests. Reads and writes per request are fixed by the protocol and the server; readiness waits follow how often the server runs out of work, so a server that answers sooner (and lets the client send sooner) waits more often per request. Lower is better.")
+		paired_table(sc, "%.3f")
+		header("Server system calls per request by kind: read / write / readiness wait / other (medians)", \
+			"read: read, readv, recvfrom, recvmsg; write: write, writev, sendto, sendmsg; wait: epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect6; other: the rest (accept, epoll_ctl, close, and the Go runtime's futex and nanosleep). run.sh's syscalls.log has every counted call by name.")
+		for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {
+			line = row_label(c, t)
+			for (i = 1; i <= ns; i++) {
+				k = key(c, t, i)
+				if (median_of(sc, k) == "NA") { line = line " NA |"; continue }
+				line = line sprintf(" %.3f / %.3f / %.3f / %.3f |", median_of(scr, k), median_of(scw, k), median_of(scp, k), median_of(sco, k))
+			}
+			print line
+		}
+	} else print "\nSystem calls per request: not counted in this run (SYSCALLS=0, no perf, or the kernel refused)."
 
 	header("p50 latency reported by redis-benchmark, ms (median)")
 	median_table(p50, "%.3f")

@@ -33,7 +33,12 @@
 # Each measurement is one redis-benchmark invocation for one test, so the
 # server's CPU time for exactly that test is read from /proc/PID/stat, and the
 # busy time of both CPUs from /proc/stat, and how often the server blocked
-# (voluntary context switches of its threads, /proc/PID/task/*/status). Configs: p1 = -c 50 -P 1,
+# (voluntary context switches of its threads, /proc/PID/task/*/status), and,
+# where perf can count them, the system calls the server made (perf stat on
+# the syscall tracepoints, attached to the server's pid for that invocation):
+# all of them, and those that read (read, readv, recvfrom, recvmsg), write
+# (write, writev, sendto, sendmsg) and wait for readiness (epoll_wait,
+# epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect6). Configs: p1 = -c 50 -P 1,
 # p16 = -c 50 -P 16, c1000 = -c 1000 -P 1. Tests: redis-benchmark -t names.
 #
 # Knobs (environment, defaults in brackets):
@@ -45,6 +50,8 @@
 #   OUT [/tmp/aemux-bench/run-YYYYmmdd-HHMMSS]  CHARTS [1] (0: no SVG charts)
 #   BASE [the first server]: the server every ratio is to, e.g.
 #   BASE=stdlibping bench/run.sh --report DIR
+#   SYSCALLS [1]: count system calls with perf (installed from apt as
+#   linux-perf if missing); 0, or a kernel that refuses, leaves the columns NA.
 #   MAX_STEAL [20]  STEAL_TRIES [4]: on a virtual machine whose host is busy,
 #   the hypervisor stops the CPUs now and then (the steal column of /proc/stat).
 #   A measurement during which more than MAX_STEAL ticks (both CPUs together)
@@ -53,8 +60,9 @@
 #   of tries. MAX_STEAL=-1 keeps every first measurement.
 # Outputs in $OUT: results.md (tables), summary.txt (the summary printed at
 # the end), results.csv (every measurement), memory.csv, chart-cpu.svg and
-# chart-rps.svg (go run ./cmd/benchchart), commands.txt, env.sh,
-# bench-raw.log (redis-benchmark output), logs/ (builds, server logs).
+# chart-rps.svg and chart-syscalls.svg (go run ./cmd/benchchart), commands.txt,
+# env.sh, bench-raw.log (redis-benchmark output), syscalls.log (perf stat's
+# counts per measurement, every traced call by name), logs/ (builds, server logs).
 set -uo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
@@ -83,6 +91,7 @@ BUILD=${BUILD:-/tmp/aemux-bench/bin}
 CHARTS=${CHARTS:-1}
 MAX_STEAL=${MAX_STEAL:-20}
 STEAL_TRIES=${STEAL_TRIES:-4}
+SYSCALLS=${SYSCALLS:-1}
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -139,6 +148,11 @@ fi
 for t in taskset timeout redis-cli redis-benchmark ss go; do
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
+if [[ $SYSCALLS != 0 ]] && ! command -v perf >/dev/null; then
+	log "installing linux-perf with apt (to count system calls; SYSCALLS=0 skips it)"
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf; } >"$OUT/logs/apt-perf.log" 2>&1 ||
+		log "warning: could not install linux-perf (see $OUT/logs/apt-perf.log); no system call counts"
+fi
 
 # 1,000 client connections need more than the usual 1,024 descriptors, on both sides.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -203,9 +217,14 @@ done
 ((${#NAMES[@]} > 0)) || die "no servers to run"
 
 # --- process control ----------------------------------------------------------
-BENCH_PID=
+BENCH_PID= PERF_PID=
 cleanup() {
 	local pid i
+	if [[ -n $PERF_PID ]]; then
+		kill -INT "$PERF_PID" 2>/dev/null
+		wait "$PERF_PID" 2>/dev/null
+		PERF_PID=
+	fi
 	if [[ -n $BENCH_PID ]] && kill -0 "$BENCH_PID" 2>/dev/null; then
 		kill -TERM "$BENCH_PID" 2>/dev/null # timeout(1) passes it on to redis-benchmark
 		wait "$BENCH_PID" 2>/dev/null
@@ -268,6 +287,48 @@ start_server() { # index
 	log "started ${NAMES[$i]}: pid $pid ($(cat "/proc/$pid/comm")), port $port"
 }
 
+# --- system calls -------------------------------------------------------------
+# The tracepoints perf counts: every system call, then the ones of each class.
+SC_READ="read readv recvfrom recvmsg"
+SC_WRITE="write writev sendto sendmsg"
+SC_WAIT="epoll_wait epoll_pwait epoll_pwait2 poll ppoll select pselect6"
+SC_EVENTS=
+syscalls_probe() { # pid -> sets SC_EVENTS when perf can count that process's system calls
+	local e n ev=raw_syscalls:sys_enter
+	[[ $SYSCALLS != 0 ]] || { log "SYSCALLS=0: no system call counts"; return; }
+	command -v perf >/dev/null || { log "no perf: no system call counts"; return; }
+	for n in $SC_READ $SC_WRITE $SC_WAIT futex nanosleep clock_nanosleep; do
+		[[ -d /sys/kernel/tracing/events/syscalls/sys_enter_$n || -d /sys/kernel/debug/tracing/events/syscalls/sys_enter_$n ]] &&
+			ev+=,syscalls:sys_enter_$n
+	done
+	if ! e=$(perf stat -x, -e "$ev" -p "$1" -- sleep 0.2 2>&1) || ! grep -q ',raw_syscalls:sys_enter,' <<<"$e"; then
+		log "perf cannot count system calls here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null), $(head -1 <<<"$e")); the syscall columns are NA"
+		return
+	fi
+	SC_EVENTS=$ev
+	log "counting system calls with perf stat -e $ev"
+}
+syscalls_start() { # pid: perf stat attached to it, counting until syscalls_stop
+	[[ -n $SC_EVENTS ]] || return 0
+	perf stat -x, -e "$SC_EVENTS" -p "$1" -o "$OUT/perf.txt" 2>/dev/null &
+	PERF_PID=$!
+	sleep 0.2 # attached by then; the idle server's few calls in between do not count for much
+}
+syscalls_stop() { # sets SC to "total,read,write,wait,other" counts (NA without perf); logs them all
+	SC=NA,NA,NA,NA,NA
+	[[ -n $PERF_PID ]] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=
+	SC=$(awk -F, -v r=" $SC_READ " -v w=" $SC_WRITE " -v p=" $SC_WAIT " '
+		$3 == "raw_syscalls:sys_enter" { tot = $1 }
+		$3 ~ /^syscalls:sys_enter_/ { n = substr($3, 20); c = $1 + 0
+			if (index(r, " " n " ")) rd += c; else if (index(w, " " n " ")) wr += c; else if (index(p, " " n " ")) wt += c }
+		END { if (tot !~ /^[0-9]+$/) print "NA,NA,NA,NA,NA"; else printf "%d,%d,%d,%d,%d\n", tot, rd, wr, wt, tot - rd - wr - wt }
+	' "$OUT/perf.txt")
+	awk -F, '$3 ~ /:/ { printf " %s=%s", substr($3, index($3, ":") + 1), $1 } END { print "" }' "$OUT/perf.txt" >>"$OUT/syscalls.log"
+}
+
 # --- run ----------------------------------------------------------------------
 {
 	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -284,6 +345,7 @@ for i in "${!NAMES[@]}"; do
 	start_server "$i" || die "could not start ${NAMES[$i]} (log: $OUT/logs/${NAMES[$i]}.log)"
 done
 echo "${NAMES[*]}" >"$OUT/servers.txt"
+syscalls_probe "${PIDS[0]}"
 mem_start=()
 for i in "${!NAMES[@]}"; do mem_start[i]=$(proc_status "${PIDS[$i]}" VmRSS); done
 
@@ -310,7 +372,7 @@ for i in "${!NAMES[@]}"; do
 	bench "$i" "$(tr ' ' ',' <<<"$TESTS")" -n "$WARMUP_N" -c 1000 >/dev/null
 done
 
-echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries,server_sleeps" >"$OUT/results.csv"
+echo "round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries,server_sleeps,sc_total,sc_read,sc_write,sc_wait,sc_other" >"$OUT/results.csv"
 for r in $(seq 1 "$ROUNDS"); do
 	for cfg in $CONFIGS; do
 		read -r -a args <<<"$(cfg_args "$cfg")"
@@ -320,13 +382,16 @@ for r in $(seq 1 "$ROUNDS"); do
 				pid=${PIDS[$i]} name=${NAMES[$i]}
 				if ! kill -0 "$pid" 2>/dev/null; then
 					log "round $r $cfg $t: $name is not running"
-					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA,NA,0,NA" >>"$OUT/results.csv"
+					echo "$r,$cfg,$t,$name,NA,NA,NA,$n,NA,NA,NA,NA,NA,0,NA,NA,NA,NA,NA,NA" >>"$OUT/results.csv"
 					continue
 				fi
 				for ((try = 1; ; try++)); do
+					syscalls_start "$pid"
 					c0=$(cpu_ticks "$pid") o0=$(listen_overflows) s0=$(core_busy "$SERVER_CPU") k0=$(core_busy "$CLIENT_CPU") st0=$(steal_ticks) v0=$(sleeps "$pid") t0=$(date +%s%N)
 					bench "$i" "$t" "${args[@]}"
 					t1=$(date +%s%N) c1=$(cpu_ticks "$pid") o1=$(listen_overflows) s1=$(core_busy "$SERVER_CPU") k1=$(core_busy "$CLIENT_CPU") st1=$(steal_ticks) v1=$(sleeps "$pid")
+					printf 'round %s %s %s %s try %s:' "$r" "$cfg" "$t" "$name" "$try" >>"$OUT/syscalls.log"
+					syscalls_stop
 					((MAX_STEAL < 0 || st1 - st0 <= MAX_STEAL || try >= STEAL_TRIES)) && break
 					log "round $r $cfg $t $name: $((st1 - st0)) ticks stolen by the hypervisor (over MAX_STEAL=$MAX_STEAL); measuring again"
 					sleep 1
@@ -336,7 +401,7 @@ for r in $(seq 1 "$ROUNDS"); do
 				p50=$(sed -nE 's/.*p50=([0-9.]+) msec.*/\1/p' <<<"$line")
 				ticks=NA
 				[[ $c0 != NA && $c1 != NA ]] && ticks=$((c1 - c0))
-				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0)),$((st1 - st0)),$try,$((v1 - v0))" >>"$OUT/results.csv"
+				echo "$r,$cfg,$t,$name,${rps:-NA},${p50:-NA},$ticks,$n,$(((t1 - t0) / 1000000)),$((o1 - o0)),$((s1 - s0)),$((k1 - k0)),$((st1 - st0)),$try,$((v1 - v0)),$SC" >>"$OUT/results.csv"
 				log "round $r/$ROUNDS $cfg $t $name: ${rps:-FAILED} rps, server cpu ${ticks} ticks"
 			done
 		done
@@ -349,13 +414,13 @@ for i in "${!NAMES[@]}"; do
 	echo "${NAMES[$i]},$(cat "/proc/$pid/comm" 2>/dev/null || echo gone),${mem_start[$i]:-NA},$(proc_status "$pid" VmHWM),$(proc_status "$pid" Threads)" >>"$OUT/memory.csv"
 done
 cleanup # the servers are done; stop them before building the chart tool
-rm -f "$OUT/last.raw" "$OUT/last.txt"
+rm -f "$OUT/last.raw" "$OUT/last.txt" "$OUT/perf.txt"
 
 render "$OUT" >"$OUT/results.md"
 aggregate "$OUT" summary >"$OUT/summary.txt"
 
 if [[ $CHARTS != 0 ]]; then
-	for m in cpu rps; do
+	for m in cpu rps $([[ -n $SC_EVENTS ]] && echo syscalls); do
 		(cd "$REPO" && go run ./cmd/benchchart -in "$OUT/results.csv" -out "$OUT/chart-$m.svg" -metric "$m") \
 			>"$OUT/logs/benchchart-$m.log" 2>&1 ||
 			log "warning: benchchart -metric $m failed; see $OUT/logs/benchchart-$m.log"
@@ -365,4 +430,4 @@ fi
 echo
 cat "$OUT/summary.txt"
 echo
-log "results in $OUT: results.md (all tables), summary.txt, results.csv, memory.csv$([[ -f $OUT/chart-cpu.svg ]] && echo ', chart-cpu.svg, chart-rps.svg')"
+log "results in $OUT: results.md (all tables), summary.txt, results.csv, memory.csv$([[ -f $OUT/chart-cpu.svg ]] && echo ', chart-cpu.svg, chart-rps.svg')$([[ -f $OUT/chart-syscalls.svg ]] && echo ', chart-syscalls.svg')"

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/benchchart -in results.csv -out chart.svg [-metric cpu|rps] [-base NAME] [-hz 100]
+//	go run ./cmd/benchchart -in results.csv -out chart.svg [-metric cpu|rps|syscalls] [-base NAME] [-hz 100]
 //
 // It reads the results.csv that bench/run.sh writes (one row per round,
 // config, test and server) and, if present, the memory.csv next to it. The
@@ -16,6 +16,9 @@
 //     servers.
 //   - rps: requests per second as redis-benchmark reports them. Higher is
 //     better, but with one client core it mostly measures the client.
+//   - syscalls: system calls the server made per request (the sc_total
+//     column, counted by perf; rows without it count for no bar). Lower is
+//     better, and unlike CPU time it hardly depends on the machine.
 //
 // Above each bar is the paired ratio to the baseline server: the ratio is
 // taken inside each round (same round, same config and test) and the median
@@ -59,11 +62,11 @@ func run(args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	in := fs.String("in", "results.csv", "results.csv written by bench/run.sh")
 	out := fs.String("out", "chart.svg", "SVG file to write")
-	metric := fs.String("metric", "cpu", "what the bars show: cpu (server CPU µs per request) or rps (requests/s)")
+	metric := fs.String("metric", "cpu", "what the bars show: cpu (server CPU µs per request), rps (requests/s) or syscalls (server system calls per request)")
 	base := fs.String("base", "", "baseline server for the ratios (default: the first server in the CSV)")
 	hz := fs.Float64("hz", 100, "clock ticks per second of the cpu_ticks column (getconf CLK_TCK)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: benchchart -in results.csv -out chart.svg [-metric cpu|rps] [-base NAME] [-hz 100]")
+		fmt.Fprintln(stderr, "usage: benchchart -in results.csv -out chart.svg [-metric cpu|rps|syscalls] [-base NAME] [-hz 100]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,7 +78,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 	m, ok := metrics[*metric]
 	if !ok {
-		return fmt.Errorf("-metric %q: want cpu or rps", *metric)
+		return fmt.Errorf("-metric %q: want cpu, rps or syscalls", *metric)
 	}
 	if *hz <= 0 {
 		return fmt.Errorf("-hz %v: must be positive", *hz)
@@ -90,6 +93,9 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
+	if len(d.vals[m.name]) == 0 {
+		return fmt.Errorf("%s: no %s figures (the syscall columns come from a run where perf could count system calls)", *in, m.name)
+	}
 	mem, err := readMemory(filepath.Join(filepath.Dir(*in), "memory.csv"))
 	if err != nil {
 		return err
@@ -103,7 +109,7 @@ func run(args []string, stderr io.Writer) error {
 
 // metric is what the bars of a chart show.
 type metric struct {
-	name   string // column in the data: "cpu" or "rps"
+	name   string // column in the data: "cpu", "rps" or "syscalls"
 	title  string
 	axis   string
 	better string
@@ -112,6 +118,8 @@ type metric struct {
 var metrics = map[string]metric{
 	"cpu": {"cpu", "Server CPU time per request, µs", "server CPU, µs/request", "Lower is better"},
 	"rps": {"rps", "Requests per second", "requests/s", "Higher is better, but one client core limits it"},
+	"syscalls": {"syscalls", "Server system calls per request", "system calls/request",
+		"Lower is better"},
 }
 
 // key names one bar: a server in one test of one config.
@@ -145,7 +153,7 @@ func readResults(r io.Reader, hz float64) (*dataset, error) {
 	}
 	d := &dataset{
 		requests: map[string]int{},
-		vals:     map[string]map[key]map[int]float64{"cpu": {}, "rps": {}},
+		vals:     map[string]map[key]map[int]float64{"cpu": {}, "rps": {}, "syscalls": {}},
 	}
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
@@ -155,8 +163,8 @@ func readResults(r io.Reader, hz float64) (*dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		get := func(h string) string {
-			if i := col[h]; i < len(rec) {
+		get := func(h string) string { // "" for a column the file does not have
+			if i, ok := col[h]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
 			}
 			return ""
@@ -183,6 +191,9 @@ func readResults(r io.Reader, hz float64) (*dataset, error) {
 		d.put("rps", k, round, rps)
 		if ticks, ok := number(get("cpu_ticks")); ok && reqErr == nil && reqs > 0 {
 			d.put("cpu", k, round, ticks/hz*1e6/float64(reqs))
+		}
+		if calls, ok := number(get("sc_total")); ok && reqErr == nil && reqs > 0 {
+			d.put("syscalls", k, round, calls/float64(reqs))
 		}
 	}
 	if len(d.servers) == 0 {
@@ -488,15 +499,21 @@ func renderPanel(s *svgWriter, d *dataset, m metric, base, cfg string, top, plot
 }
 
 func valueText(m metric, v float64) string {
-	if m.name == "rps" {
+	switch m.name {
+	case "rps":
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	case "syscalls":
+		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 func unit(m metric) string {
-	if m.name == "rps" {
+	switch m.name {
+	case "rps":
 		return "requests/s"
+	case "syscalls":
+		return "system calls/request"
 	}
 	return "µs/request"
 }

@@ -112,8 +112,9 @@ func TestSample(t *testing.T) {
 }
 
 // TestSampleAgreesWithAggregate checks the chart's medians and paired ratios
-// against the tables bench/aggregate.awk made from the same data (BASELINE.md,
-// "Server process CPU per request" and the paired requests/s table).
+// against the tables bench/aggregate.awk makes from the same data
+// (`bench/run.sh --report` on bench/testdata: "Server process CPU per
+// request" and the paired requests/s table).
 func TestSampleAgreesWithAggregate(t *testing.T) {
 	f, err := os.Open(sampleCSV)
 	if err != nil {
