@@ -1,12 +1,14 @@
-# aggregate.awk — turns run.sh's results.csv into Markdown tables (mode=tables)
-# or a compact plain-text summary (mode=summary).
+# aggregate.awk — turns run.sh's results.csv into Markdown tables (mode=tables),
+# a compact plain-text summary (mode=summary), or the medians and paired ratios
+# that cmd/benchchart draws (mode=medians: CSV). It is the one place where
+# medians and ratios are computed.
 # Input rows (header line skipped):
 #   round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,
 #   server_core_ticks,client_core_ticks[,steal_ticks,tries[,server_sleeps[,sc_total,sc_read,
 #   sc_write,sc_wait,sc_other]]] (newer columns: the steal of the measurement run.sh kept and its
 #   tries, the server's voluntary context switches, and the system calls it made, all and by
 #   class, NA where perf could not count them; older files lack them)
-# Variables (-v): mode=tables|summary, servers="redis a b" (column order), base=redis (ratio baseline),
+# Variables (-v): mode=tables|summary|medians, servers="redis a b" (column order), base=redis (ratio baseline),
 #   configs="p1 p16 c1000", tests="ping_inline ping_mbulk set get",
 #   clk=100 (clock ticks per second, getconf CLK_TCK),
 #   cdesc_p1, cdesc_p16, cdesc_c1000 (redis-benchmark arguments, for row labels).
@@ -19,6 +21,7 @@ $1 == "round" { next }
 	rounds[r] = 1
 	if ($5 == "NA" || $5 == "") { failed[k]++; next }
 	rps[k, r] = $5 + 0
+	if ($8 > 0) nreq[$2] = $8
 	if ($6 != "NA" && $6 != "") p50[k, r] = $6 + 0
 	if ($7 != "NA" && $7 != "" && $8 > 0) {
 		cpu[k, r] = ($7 / clk) * 1e6 / $8
@@ -153,6 +156,26 @@ function summary(    c, t, i, k, s) {
 		print "\nNote: some measurements took only " mint " clock ticks of server CPU (1 tick = " 1000 / clk " ms), so CPU per request is coarse; use larger N_* for figures to rely on."
 }
 
+# medians: one CSV row per metric (cpu, rps, syscalls), config, test and server
+# with a figure, in the order of configs, tests and servers: the baseline, the
+# median over the rounds and how many, the median of the per-round ratios to
+# the baseline and how many pairs (NA and 0 when there are none), and the
+# config's requests per test.
+function medians(    names, nm, a, c, t, i, k, bk, m, n, np, r) {
+	print "metric,config,test,server,base,median,rounds,ratio,pairs,requests"
+	nm = split("cpu rps syscalls", names, " ")
+	for (a = 1; a <= nm; a++) for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) for (i = 1; i <= ns; i++) {
+		k = key(c, t, i); bk = cf[c] SUBSEP ts[t] SUBSEP base
+		if (names[a] == "cpu") { n = collect(cpu, k); if (n) m = med(n); np = pairs(cpu, k, bk) }
+		else if (names[a] == "rps") { n = collect(rps, k); if (n) m = med(n); np = pairs(rps, k, bk) }
+		else { n = collect(sc, k); if (n) m = med(n); np = pairs(sc, k, bk) }
+		if (n == 0) continue
+		r = np ? med(np) : "NA"
+		printf "%s,%s,%s,%s,%s,%.10g,%d,%s,%d,%s\n", names[a], cf[c], ts[t], sv[i], base, m, n, \
+			(r == "NA" ? r : sprintf("%.10g", r)), np, ((cf[c] in nreq) ? nreq[cf[c]] : "NA")
+	}
+}
+
 END {
 	ns = split(servers, sv, " ")
 	ncf = split(configs, cf, " ")
@@ -161,6 +184,7 @@ END {
 	maxr = 0; nrounds = 0
 	for (r in rounds) { nrounds++; if (r + 0 > maxr) maxr = r + 0 }
 	if (mode == "summary") { summary(); exit }
+	if (mode == "medians") { medians(); exit }
 
 	header("Requests/second: median over " nrounds " rounds (ratio of medians to " base ")")
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {

@@ -6,6 +6,7 @@
 # Usage:
 #   bench/run.sh [NAME=command-line ...]     run the benchmark
 #   bench/run.sh --report OUTDIR             print OUTDIR's tables and summary again from its results.csv
+#                                            (and write its medians.csv again, e.g. for another BASE)
 #   bench/run.sh --help                      print this text
 #
 # Built-in servers (SERVERS picks among them, in this order; the first one is
@@ -59,7 +60,8 @@
 #   results.csv keeps the steal of the measurement it records, and the number
 #   of tries. MAX_STEAL=-1 keeps every first measurement.
 # Outputs in $OUT: results.md (tables), summary.txt (the summary printed at
-# the end), results.csv (every measurement), memory.csv, chart-cpu.svg and
+# the end), results.csv (every measurement), medians.csv (the medians and
+# paired ratios the charts draw), memory.csv, chart-cpu.svg and
 # chart-rps.svg and chart-syscalls.svg (go run ./cmd/benchchart), commands.txt,
 # env.sh, bench-raw.log (redis-benchmark output), syscalls.log (perf stat's
 # counts per measurement, every traced call by name), logs/ (builds, server logs).
@@ -105,7 +107,7 @@ cfg_args() { # config -> redis-benchmark -c/-P/-n arguments
 	esac
 }
 
-aggregate() { # outdir mode -> aggregate.awk's output for results.csv (mode: tables or summary)
+aggregate() { # outdir mode -> aggregate.awk's output for results.csv (mode: tables, summary or medians)
 	local d=$1 servers
 	servers=$(cat "$d/servers.txt")
 	awk -v mode="$2" -v servers="$servers" -v base="${BASE:-${servers%% *}}" -v configs="$CONFIGS" -v tests="$TESTS" \
@@ -131,6 +133,7 @@ if [[ ${1:-} == --report ]]; then
 	render "$2"
 	echo
 	aggregate "$2" summary
+	aggregate "$2" medians >"$2/medians.csv" && log "wrote $2/medians.csv (go run ./cmd/benchchart -in $2/medians.csv draws it)"
 	exit 0
 fi
 [[ ${1:-} != -* ]] || die "unknown option $1 (see $0 --help)"
@@ -418,10 +421,11 @@ rm -f "$OUT/last.raw" "$OUT/last.txt" "$OUT/perf.txt"
 
 render "$OUT" >"$OUT/results.md"
 aggregate "$OUT" summary >"$OUT/summary.txt"
+aggregate "$OUT" medians >"$OUT/medians.csv"
 
 if [[ $CHARTS != 0 ]]; then
 	for m in cpu rps $([[ -n $SC_EVENTS ]] && echo syscalls); do
-		(cd "$REPO" && go run ./cmd/benchchart -in "$OUT/results.csv" -out "$OUT/chart-$m.svg" -metric "$m") \
+		(cd "$REPO" && go run ./cmd/benchchart -in "$OUT/medians.csv" -out "$OUT/chart-$m.svg" -metric "$m") \
 			>"$OUT/logs/benchchart-$m.log" 2>&1 ||
 			log "warning: benchchart -metric $m failed; see $OUT/logs/benchchart-$m.log"
 	done

@@ -2,34 +2,39 @@
 //
 // Usage:
 //
-//	go run ./cmd/benchchart -in results.csv -out chart.svg [-metric cpu|rps|syscalls] [-base NAME] [-hz 100]
+//	go run ./cmd/benchchart -in medians.csv -out chart.svg [-metric cpu|rps|syscalls]
 //
-// It reads the results.csv that bench/run.sh writes (one row per round,
-// config, test and server) and, if present, the memory.csv next to it. The
-// chart has one panel per config (p1, p16, c1000), each with its own y scale;
-// in a panel, one group of bars per test and one bar per server. A bar is the
-// median over the rounds of the chosen metric:
+// It reads the medians.csv that bench/run.sh writes next to results.csv
+// (bench/aggregate.awk's mode=medians: per metric, config, test and server,
+// the median over the rounds and the median of the per-round ratios to the
+// baseline), and, if present, the memory.csv next to it. It computes no
+// statistics itself: aggregate.awk is the one source of every median and
+// ratio the tables, the summary and the charts show. To chart a run against
+// another baseline, `BASE=NAME bench/run.sh --report DIR` writes
+// DIR/medians.csv again.
 //
-//   - cpu (the default): server CPU time per request in µs, the server's
-//     user+sys clock ticks over the test divided by -hz and by the requests.
+// The chart has one panel per config (p1, p16, c1000), each with its own y
+// scale; in a panel, one group of bars per test and one bar per server. A
+// bar is the median over the rounds of the chosen metric:
+//
+//   - cpu (the default): server CPU time per request in µs (user+sys).
 //     Lower is better; on a 2-core machine this is the figure that separates
 //     servers.
 //   - rps: requests per second as redis-benchmark reports them. Higher is
 //     better, but with one client core it mostly measures the client.
-//   - syscalls: system calls the server made per request (the sc_total
-//     column, counted by perf; rows without it count for no bar). Lower is
-//     better, and unlike CPU time it hardly depends on the machine.
+//   - syscalls: system calls the server made per request, counted by perf.
+//     Lower is better.
 //
 // Above each bar is the paired ratio to the baseline server: the ratio is
 // taken inside each round (same round, same config and test) and the median
 // over rounds is shown, which cancels the machine's drift between rounds. The
-// baseline is -base, or else the first server in the CSV (run.sh writes
-// redis-server first). The legend gives each server's peak RSS when
-// memory.csv is there. The output depends only on the input files, so the
-// same CSV always gives the same bytes.
+// legend gives each server's peak RSS when memory.csv is there. The output
+// depends only on the input files, so the same input always gives the same
+// bytes.
 //
-// bench/run.sh runs it at the end of a run to write chart-cpu.svg and
-// chart-rps.svg; to show a run in the top-level README, copy its chart:
+// bench/run.sh runs it at the end of a run to write chart-cpu.svg,
+// chart-rps.svg and chart-syscalls.svg; to show a run in the top-level
+// README, copy its chart:
 //
 //	cp /tmp/aemux-bench/run-DATE/chart-cpu.svg bench/results.svg
 package main
@@ -60,13 +65,11 @@ func main() {
 func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("benchchart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", "results.csv", "results.csv written by bench/run.sh")
+	in := fs.String("in", "medians.csv", "medians.csv written by bench/run.sh (bench/aggregate.awk mode=medians)")
 	out := fs.String("out", "chart.svg", "SVG file to write")
 	metric := fs.String("metric", "cpu", "what the bars show: cpu (server CPU µs per request), rps (requests/s) or syscalls (server system calls per request)")
-	base := fs.String("base", "", "baseline server for the ratios (default: the first server in the CSV)")
-	hz := fs.Float64("hz", 100, "clock ticks per second of the cpu_ticks column (getconf CLK_TCK)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: benchchart -in results.csv -out chart.svg [-metric cpu|rps|syscalls] [-base NAME] [-hz 100]")
+		fmt.Fprintln(stderr, "usage: benchchart -in medians.csv -out chart.svg [-metric cpu|rps|syscalls]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -80,28 +83,25 @@ func run(args []string, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("-metric %q: want cpu, rps or syscalls", *metric)
 	}
-	if *hz <= 0 {
-		return fmt.Errorf("-hz %v: must be positive", *hz)
-	}
 
 	f, err := os.Open(*in)
 	if err != nil {
 		return err
 	}
-	d, err := readResults(f, *hz)
+	d, err := readMedians(f)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	if len(d.vals[m.name]) == 0 {
-		return fmt.Errorf("%s: no %s figures (the syscall columns come from a run where perf could count system calls)", *in, m.name)
+	if len(d.figs[m.name]) == 0 {
+		return fmt.Errorf("%s: no %s figures (system calls come from a run where perf could count them)", *in, m.name)
 	}
 	mem, err := readMemory(filepath.Join(filepath.Dir(*in), "memory.csv"))
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := render(&buf, d, mem, m, *base); err != nil {
+	if err := render(&buf, d, mem, m); err != nil {
 		return err
 	}
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
@@ -125,36 +125,37 @@ var metrics = map[string]metric{
 // key names one bar: a server in one test of one config.
 type key struct{ config, test, server string }
 
-// dataset is results.csv: per metric, per bar, the value of each round.
-type dataset struct {
-	configs, tests, servers []string       // in order of first appearance
-	requests                map[string]int // per config, from the requests column
-	vals                    map[string]map[key]map[int]float64
+// figure is one row of medians.csv.
+type figure struct {
+	median float64
+	rounds int
+	ratio  float64 // NaN when there are no pairs
+	pairs  int
 }
 
-// readResults parses results.csv. Columns are found by their header names;
-// rows whose rps is NA (a failed measurement) count for no metric, rows
-// without cpu_ticks only for rps.
-func readResults(r io.Reader, hz float64) (*dataset, error) {
+// dataset is medians.csv: per metric, per bar, its figure.
+type dataset struct {
+	configs, tests, servers []string       // in order of first appearance
+	base                    string         // the baseline of every ratio
+	requests                map[string]int // per config
+	rounds                  int            // the most rounds of any bar
+	figs                    map[string]map[key]figure
+}
+
+// medianCols are medians.csv's columns, as aggregate.awk writes them.
+var medianCols = []string{"metric", "config", "test", "server", "base", "median", "rounds", "ratio", "pairs", "requests"}
+
+// readMedians parses medians.csv.
+func readMedians(r io.Reader) (*dataset, error) {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading the header: %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(h)] = i
+	if !slices.Equal(head, medianCols) {
+		return nil, fmt.Errorf("header %q, want %q (bench/aggregate.awk mode=medians)", strings.Join(head, ","), strings.Join(medianCols, ","))
 	}
-	for _, h := range []string{"round", "config", "test", "server", "rps", "cpu_ticks", "requests"} {
-		if _, ok := col[h]; !ok {
-			return nil, fmt.Errorf("no %q column in the header %q", h, strings.Join(head, ","))
-		}
-	}
-	d := &dataset{
-		requests: map[string]int{},
-		vals:     map[string]map[key]map[int]float64{"cpu": {}, "rps": {}, "syscalls": {}},
-	}
+	d := &dataset{requests: map[string]int{}, figs: map[string]map[key]figure{}}
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -163,41 +164,46 @@ func readResults(r io.Reader, hz float64) (*dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		get := func(h string) string { // "" for a column the file does not have
-			if i, ok := col[h]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
+		if _, ok := metrics[rec[0]]; !ok {
+			return nil, fmt.Errorf("line %d: unknown metric %q", line, rec[0])
 		}
-		round, err := strconv.Atoi(get("round"))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: round %q: %w", line, get("round"), err)
+		k := key{rec[1], rec[2], rec[3]}
+		if k.config == "" || k.test == "" || k.server == "" || rec[4] == "" {
+			return nil, fmt.Errorf("line %d: empty config, test, server or base", line)
 		}
-		k := key{get("config"), get("test"), get("server")}
-		if k.config == "" || k.test == "" || k.server == "" {
-			return nil, fmt.Errorf("line %d: empty config, test or server", line)
+		if d.base == "" {
+			d.base = rec[4]
+		} else if rec[4] != d.base {
+			return nil, fmt.Errorf("line %d: baseline %q after %q", line, rec[4], d.base)
+		}
+		med, okMed := number(rec[5])
+		rounds, errRounds := strconv.Atoi(rec[6])
+		pairs, errPairs := strconv.Atoi(rec[8])
+		if !okMed || errRounds != nil || errPairs != nil || rounds < 1 || pairs < 0 {
+			return nil, fmt.Errorf("line %d: median %q, rounds %q, pairs %q: want a number and counts", line, rec[5], rec[6], rec[8])
+		}
+		ratio, okRatio := number(rec[7])
+		if okRatio != (pairs > 0) {
+			return nil, fmt.Errorf("line %d: ratio %q with %d pairs", line, rec[7], pairs)
+		}
+		if !okRatio {
+			ratio = math.NaN()
+		}
+		f := figure{median: med, rounds: rounds, ratio: ratio, pairs: pairs}
+		if n, err := strconv.Atoi(rec[9]); err == nil && n > 0 {
+			d.requests[k.config] = n
 		}
 		d.configs = appendNew(d.configs, k.config)
 		d.tests = appendNew(d.tests, k.test)
 		d.servers = appendNew(d.servers, k.server)
-		reqs, reqErr := strconv.Atoi(get("requests"))
-		if reqErr == nil && reqs > 0 {
-			d.requests[k.config] = reqs
+		d.rounds = max(d.rounds, f.rounds)
+		if d.figs[rec[0]] == nil {
+			d.figs[rec[0]] = map[key]figure{}
 		}
-		rps, ok := number(get("rps"))
-		if !ok {
-			continue // failed measurement
-		}
-		d.put("rps", k, round, rps)
-		if ticks, ok := number(get("cpu_ticks")); ok && reqErr == nil && reqs > 0 {
-			d.put("cpu", k, round, ticks/hz*1e6/float64(reqs))
-		}
-		if calls, ok := number(get("sc_total")); ok && reqErr == nil && reqs > 0 {
-			d.put("syscalls", k, round, calls/float64(reqs))
-		}
+		d.figs[rec[0]][k] = f
 	}
 	if len(d.servers) == 0 {
-		return nil, errors.New("no measurements")
+		return nil, errors.New("no figures")
 	}
 	return d, nil
 }
@@ -216,54 +222,6 @@ func number(s string) (float64, bool) {
 		return 0, false
 	}
 	return v, true
-}
-
-func (d *dataset) put(m string, k key, round int, v float64) {
-	byRound := d.vals[m][k]
-	if byRound == nil {
-		byRound = map[int]float64{}
-		d.vals[m][k] = byRound
-	}
-	byRound[round] = v
-}
-
-// median returns the median over the rounds of metric m for bar k.
-func (d *dataset) median(m string, k key) (float64, int) {
-	var xs []float64
-	for _, v := range d.vals[m][k] {
-		xs = append(xs, v)
-	}
-	return median(xs), len(xs)
-}
-
-// pairedRatio returns the median over the rounds of m(k)/m(k with server
-// base), taken only in rounds where both were measured (and the baseline is
-// not zero), and how many rounds that was.
-func (d *dataset) pairedRatio(m string, k key, base string) (float64, int) {
-	bk := k
-	bk.server = base
-	bv := d.vals[m][bk]
-	var xs []float64
-	for r, v := range d.vals[m][k] {
-		if b, ok := bv[r]; ok && b > 0 {
-			xs = append(xs, v/b)
-		}
-	}
-	return median(xs), len(xs)
-}
-
-// median of xs (the mean of the middle two for an even count); NaN if empty.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // readMemory reads memory.csv (server,process,vmrss_start_kb,vmhwm_end_kb,...)
@@ -348,13 +306,8 @@ func esc(s string) string {
 func num(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // render writes the chart of metric m for every config, test and server of d.
-func render(w io.Writer, d *dataset, mem map[string]float64, m metric, base string) error {
-	if base == "" {
-		base = d.servers[0]
-	}
-	if !slices.Contains(d.servers, base) {
-		return fmt.Errorf("baseline server %q is not in the results (servers: %s)", base, strings.Join(d.servers, ", "))
-	}
+func render(w io.Writer, d *dataset, mem map[string]float64, m metric) error {
+	base := d.base
 	ns, nt := len(d.servers), len(d.tests)
 	groupW := float64(ns*(barW+barGap)-barGap) + groupGap
 	width := max(float64(minWidth), marginL+float64(nt)*groupW+marginR)
@@ -388,13 +341,7 @@ func render(w io.Writer, d *dataset, mem map[string]float64, m metric, base stri
 	panelsTop := legendTop + y + legendRowH + 12
 	height := panelsTop + float64(len(d.configs))*panelH + 10
 
-	rounds := 0
-	for _, byRound := range d.vals["rps"] {
-		for r := range byRound {
-			rounds = max(rounds, r)
-		}
-	}
-
+	rounds := d.rounds
 	s := &svgWriter{w: w}
 	s.f(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	s.f(`<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" role="img">`+"\n",
@@ -439,8 +386,8 @@ func renderPanel(s *svgWriter, d *dataset, m metric, base, cfg string, top, plot
 	maxV := 0.0
 	for _, t := range d.tests {
 		for _, srv := range d.servers {
-			if v, n := d.median(m.name, key{cfg, t, srv}); n > 0 {
-				maxV = max(maxV, v)
+			if f, ok := d.figs[m.name][key{cfg, t, srv}]; ok {
+				maxV = max(maxV, f.median)
 			}
 		}
 	}
@@ -473,15 +420,15 @@ func renderPanel(s *svgWriter, d *dataset, m metric, base, cfg string, top, plot
 			k := key{cfg, t, srv}
 			bx := gx + float64(si*(barW+barGap))
 			cx := bx + barW/2
-			v, n := d.median(m.name, k)
-			if n == 0 {
+			f, ok := d.figs[m.name][k]
+			v, n := f.median, f.rounds
+			if !ok {
 				s.f(`<text x="%s" y="%s" font-size="10" fill="#888" text-anchor="middle">n/a</text>`+"\n", num(cx), num(y0-4))
 				continue
 			}
-			ratio, np := d.pairedRatio(m.name, k, base)
 			label := "–"
-			if np > 0 {
-				label = strconv.FormatFloat(ratio, 'f', 2, 64)
+			if f.pairs > 0 {
+				label = strconv.FormatFloat(f.ratio, 'f', 2, 64)
 			}
 			h := v * scale
 			s.f(`<rect class="bar" data-config="%s" data-test="%s" data-server="%s" data-value="%s" data-ratio="%s" data-rounds="%d" x="%s" y="%s" width="%d" height="%s" fill="%s">`,

@@ -57,6 +57,65 @@ func parseChart(t *testing.T, svg []byte) ([]bar, string) {
 	return bars, text.String()
 }
 
+// runFiles is one bench/run.sh run for the tests: its results.csv and the
+// servers, configs, tests and baseline run.sh would pass to aggregate.awk.
+type runFiles struct {
+	results                 string // results.csv's text, or a file name with the prefix "file:"
+	servers, configs, tests string
+	base                    string
+}
+
+// aggregate runs bench/aggregate.awk in mode on r's results, as run.sh does.
+func aggregate(t *testing.T, r runFiles, mode string) string {
+	t.Helper()
+	awk, err := exec.LookPath("awk")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no awk: bench/aggregate.awk, the source of the chart's figures, cannot run")
+		}
+		t.Skip("no awk on this machine: bench/aggregate.awk computes the chart's figures")
+	}
+	in, ok := strings.CutPrefix(r.results, "file:")
+	if !ok {
+		in = filepath.Join(t.TempDir(), "results.csv")
+		if err := os.WriteFile(in, []byte(r.results), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := r.base
+	if base == "" {
+		base, _, _ = strings.Cut(r.servers, " ")
+	}
+	out, err := exec.Command(awk, "-v", "mode="+mode, "-v", "servers="+r.servers, "-v", "base="+base,
+		"-v", "configs="+r.configs, "-v", "tests="+r.tests, "-v", "clk=100",
+		"-f", "../../bench/aggregate.awk", in).CombinedOutput()
+	if err != nil {
+		t.Fatalf("aggregate.awk: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// mediansFile writes r's medians.csv (and memory, if not "", as the
+// memory.csv beside it) into a new directory and returns its path.
+func mediansFile(t *testing.T, r runFiles, memory string) string {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "medians.csv")
+	if err := os.WriteFile(in, []byte(aggregate(t, r, "medians")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if memory != "" {
+		mem, err := os.ReadFile(memory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "memory.csv"), mem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in
+}
+
 func renderFile(t *testing.T, in, metricName string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "chart.svg")
@@ -71,12 +130,17 @@ func renderFile(t *testing.T, in, metricName string) []byte {
 	return svg
 }
 
-// TestSample renders the sample run (bench/run.sh's results from the
-// baseline measurements: 5 rounds, 4 servers) with both metrics.
+// sample is the sample run (bench/run.sh's results from measurements
+// made before aemux existed: 5 rounds, 4 servers).
+var sample = runFiles{results: "file:" + sampleCSV, servers: "redis stdlibping netpollping gnetping",
+	configs: "p1 p16 c1000", tests: "ping_inline ping_mbulk set get"}
+
+// TestSample renders the sample run with both of its metrics.
 func TestSample(t *testing.T) {
+	in := mediansFile(t, sample, "../../bench/testdata/memory.csv")
 	for _, m := range []string{"cpu", "rps"} {
 		t.Run(m, func(t *testing.T) {
-			svg := renderFile(t, sampleCSV, m)
+			svg := renderFile(t, in, m)
 			bars, text := parseChart(t, svg)
 			configs := []string{"p1", "p16", "c1000"}
 			tests := []string{"ping_inline", "ping_mbulk", "set", "get"}
@@ -103,7 +167,7 @@ func TestSample(t *testing.T) {
 					t.Errorf("chart text lacks %q", want)
 				}
 			}
-			again := renderFile(t, sampleCSV, m)
+			again := renderFile(t, in, m)
 			if !bytes.Equal(svg, again) {
 				t.Error("two renderings of the same CSV differ")
 			}
@@ -111,20 +175,11 @@ func TestSample(t *testing.T) {
 	}
 }
 
-// TestSampleAgreesWithAggregate checks the chart's medians and paired ratios
-// against the tables bench/aggregate.awk makes from the same data
-// (`bench/run.sh --report` on bench/testdata: "Server process CPU per
-// request" and the paired requests/s table).
-func TestSampleAgreesWithAggregate(t *testing.T) {
-	f, err := os.Open(sampleCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := readResults(f, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestSampleFigures checks bars of the sample's charts against figures
+// worked out from its results.csv by hand (medians over 5 rounds, and
+// medians of the 5 per-round ratios to redis).
+func TestSampleFigures(t *testing.T) {
+	d := readFile(t, mediansFile(t, sample, ""))
 	for _, c := range []struct {
 		metric       string
 		k            key
@@ -137,18 +192,31 @@ func TestSampleAgreesWithAggregate(t *testing.T) {
 		{"rps", key{"p1", "ping_inline", "stdlibping"}, 51831, 1.06},
 		{"rps", key{"p16", "get", "netpollping"}, 780031, 0.98},
 	} {
-		m, n := d.median(c.metric, c.k)
-		r, np := d.pairedRatio(c.metric, c.k, "redis")
-		if n != 5 || np != 5 {
-			t.Errorf("%s %v: %d values, %d pairs, want 5", c.metric, c.k, n, np)
+		f, ok := d.figs[c.metric][c.k]
+		if !ok || f.rounds != 5 || f.pairs != 5 {
+			t.Errorf("%s %v: %+v, want 5 rounds and 5 pairs", c.metric, c.k, f)
 		}
-		if math.Abs(m-c.median) > 0.006*max(1, c.median/100) {
-			t.Errorf("%s %v: median %v, want %v", c.metric, c.k, m, c.median)
+		if math.Abs(f.median-c.median) > 0.006*max(1, c.median/100) {
+			t.Errorf("%s %v: median %v, want %v", c.metric, c.k, f.median, c.median)
 		}
-		if math.Abs(r-c.pair) > 0.005 {
-			t.Errorf("%s %v: paired ratio %v, want %v", c.metric, c.k, r, c.pair)
+		if math.Abs(f.ratio-c.pair) > 0.005 {
+			t.Errorf("%s %v: paired ratio %v, want %v", c.metric, c.k, f.ratio, c.pair)
 		}
 	}
+}
+
+func readFile(t *testing.T, path string) *dataset {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := readMedians(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // tiny is a hand-made run: 3 rounds, 2 servers, one config and test, plus a
@@ -167,11 +235,11 @@ const tiny = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,lis
 2,p16,get,ae,6000,0.5,27,10000,1,0,1,1
 `
 
+var tinyRun = runFiles{results: tiny, servers: "redis ae", configs: "p1 p16", tests: "get"}
+
 func TestTinyMediansAndRatios(t *testing.T) {
-	d, err := readResults(strings.NewReader(tiny), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := mediansFile(t, tinyRun, "")
+	d := readFile(t, in)
 	const eps = 1e-9
 	for _, c := range []struct {
 		metric       string
@@ -197,22 +265,16 @@ func TestTinyMediansAndRatios(t *testing.T) {
 		{metric: "rps", k: key{"p16", "get", "redis"}, median: 4500, n: 2, pair: 1, np: 2},
 		{metric: "rps", k: key{"p16", "get", "ae"}, median: 6000, n: 1, pair: 1.2, np: 1},
 	} {
-		m, n := d.median(c.metric, c.k)
-		r, np := d.pairedRatio(c.metric, c.k, "redis")
-		if n != c.n || math.Abs(m-c.median) > eps {
-			t.Errorf("%s %v: median %v of %d, want %v of %d", c.metric, c.k, m, n, c.median, c.n)
+		f := d.figs[c.metric][c.k]
+		if f.rounds != c.n || math.Abs(f.median-c.median) > eps {
+			t.Errorf("%s %v: median %v of %d, want %v of %d", c.metric, c.k, f.median, f.rounds, c.median, c.n)
 		}
-		if np != c.np || math.Abs(r-c.pair) > eps {
-			t.Errorf("%s %v: paired ratio %v of %d, want %v of %d", c.metric, c.k, r, np, c.pair, c.np)
+		if f.pairs != c.np || math.Abs(f.ratio-c.pair) > eps {
+			t.Errorf("%s %v: paired ratio %v of %d, want %v of %d", c.metric, c.k, f.ratio, f.pairs, c.pair, c.np)
 		}
 	}
 
 	// The same numbers in the chart: the bar's value and its ratio label.
-	dir := t.TempDir()
-	in := filepath.Join(dir, "results.csv")
-	if err := os.WriteFile(in, []byte(tiny), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	bars, text := parseChart(t, renderFile(t, in, "cpu"))
 	got := map[key]bar{}
 	for _, b := range bars {
@@ -241,16 +303,13 @@ func TestTinyMediansAndRatios(t *testing.T) {
 		t.Error("subtitle does not give the number of rounds")
 	}
 
-	// The rps chart and another baseline.
-	out := filepath.Join(dir, "rps.svg")
-	if err := run([]string{"-in", in, "-out", out, "-metric", "rps", "-base", "ae"}, io.Discard); err != nil {
-		t.Fatal(err)
+	// The rps chart against another baseline.
+	other := tinyRun
+	other.base = "ae"
+	bars, text = parseChart(t, renderFile(t, mediansFile(t, other, ""), "rps"))
+	if !strings.Contains(text, "ae (baseline)") {
+		t.Error("legend does not name ae the baseline")
 	}
-	svg, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bars, _ = parseChart(t, svg)
 	for _, b := range bars {
 		if b.config == "p1" && b.server == "redis" && (b.value != "1500" || b.ratio != "0.91") {
 			t.Errorf("redis against ae, p1 rps: value %q ratio %q, want 1500 0.91", b.value, b.ratio)
@@ -259,30 +318,36 @@ func TestTinyMediansAndRatios(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "results.csv")
+	in := mediansFile(t, tinyRun, "")
+	dir := filepath.Dir(in)
 	out := filepath.Join(dir, "x.svg")
-	if err := os.WriteFile(in, []byte(tiny), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	for _, args := range [][]string{
 		{"-in", in, "-out", out, "-metric", "p99"},
-		{"-in", in, "-out", out, "-base", "nosuch"},
+		{"-in", in, "-out", out, "-metric", "syscalls"}, // tiny has no system call counts
 		{"-in", filepath.Join(dir, "missing.csv"), "-out", out},
 		{"-in", in, "-out", out, "extra"},
+		{"-in", in, "-out", out, "-base", "ae"}, // the baseline is aggregate.awk's to choose
 	} {
 		if err := run(args, io.Discard); err == nil {
 			t.Errorf("run %q: no error", args)
 		}
 	}
+	const head = "metric,config,test,server,base,median,rounds,ratio,pairs,requests\n"
 	for _, csv := range []string{
 		"",
-		"round,config,test,server\n1,p1,get,redis\n",
-		"round,config,test,server,rps,cpu_ticks,requests\n",
-		"round,config,test,server,rps,cpu_ticks,requests\nx,p1,get,redis,1,1,1\n",
+		"round,config,test,server,rps,cpu_ticks,requests\n1,p1,get,redis,1,1,1\n", // a results.csv
+		head,
+		head + "cpu,p1,get,ae,redis,1.5\n",
+		head + "p99,p1,get,ae,redis,1.5,3,1.1,3,100\n",
+		head + "cpu,p1,get,ae,redis,x,3,1.1,3,100\n",
+		head + "cpu,p1,get,ae,redis,1.5,0,1.1,3,100\n",
+		head + "cpu,p1,get,ae,redis,1.5,3,NA,3,100\n",
+		head + "cpu,p1,get,ae,redis,1.5,3,1.1,0,100\n",
+		head + "cpu,p1,get,,redis,1.5,3,1.1,3,100\n",
+		head + "cpu,p1,get,ae,redis,1.5,3,1.1,3,100\ncpu,p1,get,redis,ae,1,3,1,3,100\n",
 	} {
-		if _, err := readResults(strings.NewReader(csv), 100); err == nil {
-			t.Errorf("readResults(%q): no error", csv)
+		if _, err := readMedians(strings.NewReader(csv)); err == nil {
+			t.Errorf("readMedians(%q): no error", csv)
 		}
 	}
 }
@@ -321,54 +386,76 @@ const tinySteal = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_m
 3,p1,get,ae,1650,0.5,99,10000,1,0,1,1,0,1,60
 `
 
-// The steal and sleeps columns: the chart reads the file as before, and
-// bench's aggregate.awk (run.sh's summary and tables) counts the repeated
-// measurements, takes its ratios to the BASE server and tables the sleeps.
+// The steal and sleeps columns: aggregate.awk reads the file as before
+// (medians for the chart), counts the repeated measurements in the summary,
+// takes its ratios to the BASE server and tables the sleeps.
 func TestStealColumns(t *testing.T) {
-	d, err := readResults(strings.NewReader(tinySteal), 100)
-	if err != nil {
-		t.Fatal(err)
+	r := runFiles{results: tinySteal, servers: "redis ae", configs: "p1", tests: "get"}
+	if f := readFile(t, mediansFile(t, r, "")).figs["cpu"][key{"p1", "get", "ae"}]; f.pairs != 3 || math.Abs(f.ratio-1.1) > 1e-9 {
+		t.Errorf("paired cpu ratio %v of %d, want 1.1 of 3", f.ratio, f.pairs)
 	}
-	if r, n := d.pairedRatio("cpu", key{"p1", "get", "ae"}, "redis"); n != 3 || math.Abs(r-1.1) > 1e-9 {
-		t.Errorf("paired cpu ratio %v of %d, want 1.1 of 3", r, n)
-	}
-
-	awk, err := exec.LookPath("awk")
-	if err != nil {
-		t.Skip("no awk on this machine: bench/aggregate.awk is not checked")
-	}
-	in := filepath.Join(t.TempDir(), "results.csv")
-	if err := os.WriteFile(in, []byte(tinySteal), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	aggregate := func(mode, base string) string {
-		out, err := exec.Command(awk, "-v", "mode="+mode, "-v", "servers=redis ae", "-v", "base="+base,
-			"-v", "configs=p1", "-v", "tests=get", "-v", "clk=100",
-			"-f", "../../bench/aggregate.awk", in).CombinedOutput()
-		if err != nil {
-			t.Fatalf("aggregate.awk: %v\n%s", err, out)
-		}
-		return string(out)
-	}
-	s := aggregate("summary", "redis")
+	s := aggregate(t, r, "summary")
 	for _, want := range []string{
 		"Steal: 1 of 6 measurements were repeated",
 		"lost 10 ticks in all, at most 7 in one",
 		"110.00 (1.10)", // ae's CPU µs/request and its paired ratio to redis
+		"System calls per request: not counted",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
 	// Against ae: redis's per-round ratios 100/110, 120/150, 110/99.
-	if s := aggregate("summary", "ae"); !strings.Contains(s, "110.00 (0.91)") {
+	r.base = "ae"
+	if s := aggregate(t, r, "summary"); !strings.Contains(s, "110.00 (0.91)") {
 		t.Errorf("summary with base ae lacks redis at 0.91:\n%s", s)
 	}
 	// Sleeps per 1,000 requests: ae 5, 7, 6 against redis 1, 1, 2; the
 	// per-round ratios 5, 7, 3 have the median 5.
-	tables := aggregate("tables", "redis")
+	r.base = "redis"
+	tables := aggregate(t, r, "tables")
 	if !strings.Contains(tables, "Server sleeps per 1,000 requests") ||
 		!strings.Contains(tables, "| 1.0 | 6.0 (5.00, 3.00–7.00) |") {
 		t.Errorf("tables lack the sleeps row (redis 1.0, ae 6.0, ratio 5 of 3–7):\n%s", tables)
+	}
+}
+
+// tinySyscalls is tinySteal with the system call columns: per 10,000
+// requests, redis makes 25,000, 24,000, 26,000 calls and ae 23,000, 26,400,
+// 23,400 (ratios 0.92, 1.10, 0.90).
+const tinySyscalls = `round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,server_core_ticks,client_core_ticks,steal_ticks,tries,server_sleeps,sc_total,sc_read,sc_write,sc_wait,sc_other
+1,p1,get,redis,1000,0.5,100,10000,1,0,1,1,0,1,10,25000,10000,10000,4900,100
+1,p1,get,ae,1100,0.5,110,10000,1,0,1,1,3,2,50,23000,10000,10000,2000,1000
+2,p1,get,redis,2000,0.5,120,10000,1,0,1,1,0,1,10,24000,10000,10000,3900,100
+2,p1,get,ae,1800,0.5,150,10000,1,0,1,1,7,1,70,26400,10000,10000,5400,1000
+3,p1,get,redis,1500,0.5,110,10000,1,0,1,1,0,1,20,26000,10000,10000,5900,100
+3,p1,get,ae,1650,0.5,99,10000,1,0,1,1,0,1,60,23400,10000,10000,2400,1000
+`
+
+// The system call columns: per request in the summary, the tables (total
+// with paired ratios, and by kind) and the syscalls chart.
+func TestSyscallColumns(t *testing.T) {
+	r := runFiles{results: tinySyscalls, servers: "redis ae", configs: "p1", tests: "get"}
+	if s := aggregate(t, r, "summary"); !strings.Contains(s, "Server system calls per request") ||
+		!strings.Contains(s, "2.500") || !strings.Contains(s, "2.340 (0.92)") {
+		t.Errorf("summary lacks redis at 2.500 and ae at 2.340 (0.92):\n%s", s)
+	}
+	tables := aggregate(t, r, "tables")
+	for _, want := range []string{
+		"| 2.500 | 2.340 (0.92, 0.90–1.10) |",
+		"| 1.000 / 1.000 / 0.490 / 0.010 | 1.000 / 1.000 / 0.240 / 0.100 |",
+	} {
+		if !strings.Contains(tables, want) {
+			t.Errorf("tables lack %q:\n%s", want, tables)
+		}
+	}
+	bars, text := parseChart(t, renderFile(t, mediansFile(t, r, ""), "syscalls"))
+	if len(bars) != 2 || !strings.Contains(text, "Server system calls per request") {
+		t.Fatalf("%d bars, title in %q", len(bars), text)
+	}
+	for _, b := range bars {
+		if b.server == "ae" && (b.value != "2.34" || b.ratio != "0.92") {
+			t.Errorf("ae's bar: value %q ratio %q, want 2.34 0.92", b.value, b.ratio)
+		}
 	}
 }
