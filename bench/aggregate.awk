@@ -249,7 +249,7 @@ END {
 
 	if (nonempty(sc)) {
 		header("Server system calls per request: median (paired ratio to " base ": median, min–max)", \
-			"Every system call the server's threads made during the test (perf stat on the raw_syscalls:sys_enter tracepoint), divided by the requests. Reads and writes per request are fixed by the protocol and the server; readiness waits follow how often the server runs out of work, so a server that answers sooner (and lets the client send sooner) waits more often per request. Lower is better.")
+			"Every system call the server's threads made during a repeat of the test (perf stat on the raw_syscalls:sys_enter tracepoint; run.sh counts in the first SC_ROUNDS rounds), divided by the requests. Reads and writes per request are fixed by the protocol and the server; readiness waits follow how often the server runs out of work, so a server that answers sooner (and lets the client send sooner) waits more often per request. Lower is better.")
 		paired_table(sc, "%.3f")
 		header("Server system calls per request by kind: read / write / readiness wait / other (medians)", \
 			"read: read, readv, recvfrom, recvmsg; write: write, writev, sendto, sendmsg; wait: epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect6; other: the rest (accept, epoll_ctl, close, and the Go runtime's futex and nanosleep). run.sh's syscalls.log has every counted call by name.")
