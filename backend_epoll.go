@@ -3,9 +3,10 @@
 // The epoll backend: Redis's ae_epoll.c in Go. The Poller's mask table says
 // whether the kernel already watches an fd, so ctl picks EPOLL_CTL_ADD, MOD
 // or DEL from the old and new masks exactly as aeApiAddEvent and
-// aeApiDelEvent do. Waits use epoll_pwait2 (Linux 5.11+, a timespec timeout)
-// when the kernel has it, else epoll_pwait with the timeout rounded up to
-// whole milliseconds so that it never ends early (redis#8764).
+// aeApiDelEvent do. A wait with no timeout or a whole number of
+// milliseconds uses epoll_wait; any other uses epoll_pwait2 (Linux 5.11+, a
+// timespec timeout) when the kernel has it, else epoll_wait with the timeout
+// rounded up to whole milliseconds so that it never ends early (redis#8764).
 //
 // A wait that may block uses Syscall6, which tells the Go scheduler the
 // thread may sleep (entersyscall/exitsyscall: about 0.18 µs of CPU per call
@@ -158,15 +159,21 @@ func (b *epollBackend) wait(fired []event.Fired, timeout time.Duration) (int, bo
 	}
 	switch {
 	case timeout == 0 || r > 0 || errno != 0:
-	case b.pwait2:
-		tsp := uintptr(0)
-		if timeout > 0 {
-			b.ts = unix.NsecToTimespec(int64(timeout))
-			tsp = uintptr(unsafe.Pointer(&b.ts))
+	case timeout < 0 || timeout%time.Millisecond == 0 || !b.pwait2:
+		// epoll_wait where the kernel has it, else epoll_pwait: about 0.1 µs
+		// cheaper than epoll_pwait2 here, and no timespec is needed.
+		n, err := unix.EpollWait(b.epfd, evs, timeoutMs(timeout))
+		r = uintptr(max(n, 0))
+		if err != nil {
+			var ok bool
+			if errno, ok = err.(unix.Errno); !ok {
+				return 0, false, syscallErr("epoll_wait", err)
+			}
 		}
-		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(b.epfd), ptr, uintptr(len(evs)), tsp, 0, 0)
 	default:
-		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(b.epfd), ptr, uintptr(len(evs)), uintptr(timeoutMs(timeout)), 0, 0)
+		b.ts = unix.NsecToTimespec(int64(timeout))
+		tsp := uintptr(unsafe.Pointer(&b.ts))
+		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(b.epfd), ptr, uintptr(len(evs)), tsp, 0, 0)
 	}
 	b.full = errno == 0 && int(r) == len(evs)
 	if errno != 0 {
