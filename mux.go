@@ -22,27 +22,12 @@
 // AEMUX_BACKEND environment variable names another built one; an unknown name
 // is an error (ErrUnknownBackend), never a silent fallback.
 //
-//	                  epoll                kqueue                             poll
-//	built on          linux                darwin freebsd netbsd openbsd      every unix (linux too)
-//	                                       dragonfly; linux over libkqueue
-//	                                       with -tags libkqueue
-//	default on        linux                darwin and the BSDs                nowhere (forced by name)
-//	Wait cost         O(ready)             O(ready)                           O(registered)
-//	timeout           1 ns (epoll_pwait2,  1 ns (timespec)                    1 ns on linux (ppoll),
-//	resolution        Linux 5.11+), else                                      1 ms elsewhere
-//	                  1 ms rounded up
-//	Wake              eventfd              EVFILT_USER (darwin, freebsd,      eventfd on linux,
-//	                                       dragonfly), a pipe (netbsd,        a pipe elsewhere
-//	                                       openbsd)
-//	Edge mode         EPOLLET              EV_CLEAR                           refused (ErrUnsupported)
-//	Oneshot mode      EPOLLONESHOT         EV_ONESHOT                         emulated (disarmed after
-//	                                                                          one report)
-//	Fd()              the epoll fd         the kqueue fd (-1 on libkqueue)    -1
-//
-// This is the one platform table of aemux; which kernel flag produces which
-// bit (the Hangup and Error hints included) is package event's table. Caps
-// reports these facts at run time, so portable code asks the Poller
-// instead of checking runtime.GOOS.
+// The platform table, which backend is built and chosen where with its Wait
+// cost, timeout resolution, wake-up, modes, Fd() and set size on every OS
+// (Windows' iocp included), is kept once, in the module's README.md under
+// "Platforms"; which kernel flag produces which bit (the Hangup and Error
+// hints included) is package event's table. Caps reports these facts at run
+// time, so portable code asks the Poller instead of checking runtime.GOOS.
 //
 // # kqueue on Linux (libkqueue)
 //
@@ -149,22 +134,10 @@
 // The iocp backend is the only one built on Windows, and so the default. It
 // submits one AFD poll request per registered socket to the AFD driver under
 // Winsock (as wepoll, mio and libuv do) and collects the answers from one I/O
-// completion port. Its column of the platform table, set apart for width
-// (package event's table has its flags):
-//
-//	                  iocp
-//	built on          windows (amd64 tested under Wine in CI; arm64 vetted)
-//	Wait cost         O(ready), plus one renewed request per socket reported
-//	                  by the previous Wait in Level mode
-//	timeout           1 ms, rounded up (GetQueuedCompletionStatusEx); Windows
-//	resolution        itself may wake up at its timer tick, 15.6 ms by default
-//	Wake              PostQueuedCompletionStatus
-//	Level mode        emulated: a request answers once, so a reported socket
-//	                  gets a new one at the next Wait (Caps.LevelEmulated)
-//	Edge mode         refused (ErrUnsupported)
-//	Oneshot mode      native: the request is renewed only by the next Add
-//	Fd()              -1 (a completion port is not pollable)
-//	set size          how many sockets may be registered at once
+// completion port. Level mode is emulated (a request answers once, so a
+// reported socket gets a new one at the next Wait; Caps.LevelEmulated),
+// Oneshot is native, Edge is refused; the platform table's iocp column has
+// the rest.
 //
 // The API is the same: Add takes the SOCKET handle as an int (from
 // syscall.RawConn.Control of a net.Conn, as in the Windows Example, or a
