@@ -6,6 +6,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -354,6 +355,11 @@ func loopNestedFile(t *testing.T, h *harness, l *aeloop.Loop) {
 			}
 			l.DelEvent(second, event.Readable)
 			h.write(ePeer, "x")
+			// Wait until e is readable: under Wine the report of a send
+			// comes a moment later, and the nested call must see it.
+			m, err := mux.WaitFd(e, event.Readable, 2*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, event.Readable, m, "e is not readable 2 s after its peer wrote")
 			n, err := l.ProcessEvents(aeloop.FileEvents | aeloop.DontWait)
 			assert.NoError(t, err)
 			innerN = n
