@@ -2,12 +2,13 @@ package mux
 
 import (
 	"fmt"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/aemux/mux/internal/winsock"
 
 	"github.com/aemux/mux/event"
 )
@@ -31,8 +32,6 @@ const (
 
 var (
 	procWSAPoll = windows.NewLazySystemDLL("ws2_32.dll").NewProc("WSAPoll")
-	wsaOnce     sync.Once
-	wsaErr      error
 )
 
 // WaitFd waits until the socket fd is ready for mask (Readable, Writable or
@@ -109,12 +108,8 @@ func pollErr(fd int, e error) error {
 // wsaStartup initializes Winsock once for WaitFd (a Poller does it in
 // Open); it is never undone, as a process's Winsock use seldom is.
 func wsaStartup() error {
-	wsaOnce.Do(func() {
-		if wsaErr = procWSAPoll.Find(); wsaErr != nil {
-			return
-		}
-		var d windows.WSAData
-		wsaErr = syscallErr("WSAStartup", windows.WSAStartup(0x0202, &d))
-	})
-	return wsaErr
+	if err := procWSAPoll.Find(); err != nil {
+		return err
+	}
+	return syscallErr("WSAStartup", winsock.Startup())
 }

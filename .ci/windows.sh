@@ -17,7 +17,7 @@ pkgs=(./...)
 # runs RunPoller and RunLoop on iocp; anet and aeserver run their own.
 # (examples/aewrk's tests hand sockets to package net, which anet cannot
 # do on Windows: they run on unix only.)
-test_pkgs=(. ./event ./aeloop ./tests ./internal/resp ./anet ./cmd/aeserver)
+test_pkgs=(. ./event ./aeloop ./tests ./internal/resp ./internal/winsock ./anet ./cmd/aeserver)
 
 WINE=/usr/lib/wine/wine64
 WINESERVER=/usr/lib/wine/wineserver64

@@ -7,12 +7,13 @@ import (
 	"math"
 	"net"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/aemux/mux/internal/winsock"
 )
 
 // Sockaddr is a socket address as the system package decodes it:
@@ -42,11 +43,8 @@ const (
 
 // Winsock numbers x/sys/windows does not name.
 const (
-	soError            = 0x1007      // SO_ERROR
-	soExclusiveAddrUse = ^0x4        // SO_EXCLUSIVEADDRUSE, ~SO_REUSEADDR
-	fionbio            = 0x8004667e  // FIONBIO, _IOW('f', 126, u_long)
-	fionread           = 0x4004667f  // FIONREAD, _IOR('f', 127, u_long)
-	invalidSocket      = ^uintptr(0) // INVALID_SOCKET
+	soError            = 0x1007 // SO_ERROR
+	soExclusiveAddrUse = ^0x4   // SO_EXCLUSIVEADDRUSE, ~SO_REUSEADDR
 )
 
 // The errnos the OS-neutral code reports, boxed once so that returning
@@ -65,32 +63,18 @@ var (
 func (*wouldBlock) Is(target error) bool { return target == syscall.EAGAIN }
 
 var (
-	ws2           = windows.NewLazySystemDLL("ws2_32.dll")
-	procAccept    = ws2.NewProc("accept")
-	procRecv      = ws2.NewProc("recv")
-	procSend      = ws2.NewProc("send")
-	procIoctlsock = ws2.NewProc("ioctlsocket")
-	wsaOnce       sync.Once
-	wsaErr        error
+	ws2      = windows.NewLazySystemDLL("ws2_32.dll")
+	procRecv = ws2.NewProc("recv")
+	procSend = ws2.NewProc("send")
 )
 
 // wsaStartup initializes Winsock once, before anet's first socket.
 func wsaStartup() error {
-	wsaOnce.Do(func() {
-		var d windows.WSAData
-		wsaErr = sysErr("init", "WSAStartup", windows.WSAStartup(0x0202, &d))
-	})
-	return wsaErr
+	return sysErr("init", "WSAStartup", winsock.Startup())
 }
 
 // ioctlsocket runs the ioctlsocket call cmd on fd with *arg.
-func ioctlsocket(fd int, cmd uint32, arg *uint32) error {
-	r, _, e := syscall.SyscallN(procIoctlsock.Addr(), uintptr(fd), uintptr(cmd), uintptr(unsafe.Pointer(arg)))
-	if int32(r) != 0 {
-		return e
-	}
-	return nil
-}
+func ioctlsocket(fd int, cmd uint32, arg *uint32) error { return winsock.Ioctl(fd, cmd, arg) }
 
 // newSocket makes a non-blocking, non-inheritable TCP socket of family.
 // WSA_FLAG_NO_HANDLE_INHERIT keeps it out of child processes from the
@@ -110,7 +94,7 @@ func newSocket(what string, family int) (int, error) {
 		return -1, sysErr(what, "WSASocket", errBadFd)
 	}
 	on := uint32(1)
-	if err := ioctlsocket(fd, fionbio, &on); err != nil {
+	if err := ioctlsocket(fd, winsock.FIONBIO, &on); err != nil {
 		windows.Closesocket(h)
 		return -1, sysErr(what, "ioctlsocket FIONBIO", err)
 	}
@@ -160,12 +144,13 @@ func acceptLoop(lfd int, wantAddr bool) (int, Sockaddr, error) {
 	for {
 		var rsa windows.RawSockaddrAny
 		n := int32(unsafe.Sizeof(rsa))
-		var addr, size uintptr
+		var prsa *windows.RawSockaddrAny
+		var pn *int32
 		if wantAddr {
-			addr, size = uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n))
+			prsa, pn = &rsa, &n
 		}
-		r, _, e := syscall.SyscallN(procAccept.Addr(), uintptr(lfd), addr, size)
-		if r == invalidSocket {
+		fd, e := winsock.Accept(lfd, prsa, pn)
+		if e != nil {
 			switch e {
 			case windows.WSAEWOULDBLOCK:
 				return -1, nil, ErrWouldBlock
@@ -174,7 +159,6 @@ func acceptLoop(lfd int, wantAddr bool) (int, Sockaddr, error) {
 			}
 			return -1, nil, fdErr("accept", lfd, "accept", e)
 		}
-		fd := int(r)
 		if err := setupAccepted(fd); err != nil {
 			closeFd(fd)
 			return -1, nil, fdErr("accept", lfd, "accept", err)
@@ -197,7 +181,7 @@ func setupAccepted(fd int) error {
 		return errBadFd
 	}
 	on := uint32(1)
-	if err := ioctlsocket(fd, fionbio, &on); err != nil {
+	if err := ioctlsocket(fd, winsock.FIONBIO, &on); err != nil {
 		return err
 	}
 	return windows.SetHandleInformation(windows.Handle(fd), windows.HANDLE_FLAG_INHERIT, 0)
@@ -236,7 +220,7 @@ func NonBlock(fd int, on bool) error {
 	var err error = errBadFd
 	if validFd(fd) {
 		v := uint32(boolInt(on))
-		err = ioctlsocket(fd, fionbio, &v)
+		err = ioctlsocket(fd, winsock.FIONBIO, &v)
 	}
 	return fdErr("FIONBIO", fd, "ioctlsocket", err)
 }
@@ -301,7 +285,7 @@ func Pending(fd int) (int, error) {
 	var err error = errBadFd
 	if validFd(fd) {
 		var n uint32
-		if err = ioctlsocket(fd, fionread, &n); err == nil {
+		if err = ioctlsocket(fd, winsock.FIONREAD, &n); err == nil {
 			return int(n), nil
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/aemux/mux/internal/winsock"
 
 	"github.com/aemux/mux"
 	"github.com/aemux/mux/aeloop"
@@ -163,15 +163,12 @@ func dupAbove(fd, min int) (int, error) {
 // isCloexec reports whether fd is not inherited by child processes, the
 // Windows form of close-on-exec.
 func isCloexec(fd int) (bool, error) {
-	var flags uint32
-	r, _, err := syscall.SyscallN(procGetHandleInformation.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&flags)))
-	if r == 0 {
+	flags, err := winsock.HandleFlags(fd)
+	if err != nil {
 		return false, err
 	}
 	return flags&windows.HANDLE_FLAG_INHERIT == 0, nil
 }
-
-var procGetHandleInformation = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetHandleInformation")
 
 // sleepOnce is one wait of d, rounded up to whole milliseconds, on an
 // event that is never set: the same timed block and wake-up path as a

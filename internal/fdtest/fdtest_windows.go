@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/aemux/mux/internal/winsock"
 )
 
 // Windows has no socketpair(2) and its pipes are no sockets (only sockets
@@ -16,26 +15,6 @@ import (
 // loopback TCP connections. Every socket made here is non-blocking
 // (FIONBIO) and not inherited by child processes, and the numbers returned
 // are SOCKET handles, as mux.Poller.Add takes them.
-
-var (
-	ws2         = windows.NewLazySystemDLL("ws2_32.dll")
-	procAcc     = ws2.NewProc("accept")
-	procIoctl   = ws2.NewProc("ioctlsocket")
-	kernel32    = windows.NewLazySystemDLL("kernel32.dll")
-	procHandleI = kernel32.NewProc("GetHandleInformation")
-	wsaOnce     sync.Once
-	wsaErr      error
-)
-
-const fionbio = 0x8004667e // FIONBIO for ioctlsocket
-
-func startup() error {
-	wsaOnce.Do(func() {
-		var d windows.WSAData
-		wsaErr = windows.WSAStartup(0x0202, &d)
-	})
-	return wsaErr
-}
 
 // socket returns a new non-blocking, non-inheritable TCP socket.
 func socket() (windows.Handle, error) {
@@ -47,7 +26,7 @@ func socket() (windows.Handle, error) {
 // SOCK_ values of golang.org/x/sys/windows), non-blocking and not
 // inherited.
 func Socket(domain, typ int) (int, error) {
-	if err := startup(); err != nil {
+	if err := winsock.Startup(); err != nil {
 		return -1, fmt.Errorf("WSAStartup: %w", err)
 	}
 	s, err := windows.WSASocket(int32(domain), int32(typ), 0, nil, 0,
@@ -84,17 +63,14 @@ func OpenFds() []int {
 
 // IsOpen reports whether fd is an open handle.
 func IsOpen(fd int) bool {
-	var flags uint32
-	r, _, _ := syscall.SyscallN(procHandleI.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&flags)))
-	return r != 0
+	_, err := winsock.HandleFlags(fd)
+	return err == nil
 }
 
 // SetNonblock makes the socket fd non-blocking.
 func SetNonblock(fd int) error {
-	on := uint32(1)
-	r, _, e := syscall.SyscallN(procIoctl.Addr(), uintptr(fd), fionbio, uintptr(unsafe.Pointer(&on)))
-	if r != 0 {
-		return fmt.Errorf("ioctlsocket FIONBIO: %w", e)
+	if err := winsock.SetNonblock(fd, true); err != nil {
+		return fmt.Errorf("ioctlsocket FIONBIO: %w", err)
 	}
 	return nil
 }
@@ -139,15 +115,15 @@ func Connect(port int) (int, error) {
 // Accept takes a connection from the listener l, made non-blocking; it
 // returns windows.WSAEWOULDBLOCK when none is waiting.
 func Accept(l int) (int, error) {
-	r, _, e := syscall.SyscallN(procAcc.Addr(), uintptr(l), 0, 0)
-	if windows.Handle(r) == windows.InvalidHandle {
-		return -1, e
-	}
-	if err := SetNonblock(int(r)); err != nil {
-		windows.Closesocket(windows.Handle(r))
+	fd, err := winsock.Accept(l, nil, nil)
+	if err != nil {
 		return -1, err
 	}
-	return int(r), nil
+	if err := SetNonblock(fd); err != nil {
+		windows.Closesocket(windows.Handle(fd))
+		return -1, err
+	}
+	return fd, nil
 }
 
 // Socketpair returns the two ends of a connected loopback TCP connection,
