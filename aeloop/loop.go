@@ -170,7 +170,7 @@ type Loop struct {
 // yieldEvery is how often a busy loop yields to the Go scheduler, below
 // the 10 ms after which sysmon would preempt it (see the package doc,
 // "Running a loop on a dedicated thread").
-const yieldEvery = 5 * time.Millisecond
+const yieldEvery = 8 * time.Millisecond
 
 // CreateLoop creates a loop for fds 0 to setsize-1 (aeCreateEventLoop).
 // opts are those of mux.Open: WithBackend picks the backend. ae's rules
@@ -391,30 +391,46 @@ func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
 // posted functions and finalizers left by Close run before it returns; see
 // Close.
 func (l *Loop) ProcessEvents(flags int) (int, error) {
-	if !l.enter() {
-		return 0, mux.ErrClosed
-	}
-	defer l.leave()
-	return l.processEvents(flags)
+	n, _, err := l.processEventsFrom(flags, -1)
+	return n, err
 }
 
-func (l *Loop) processEvents(flags int) (int, error) {
+// processEventsFrom is ProcessEvents. start, when not negative, is the loop
+// clock (now) at which the call began: Main passes the end of its previous
+// iteration, so that an iteration reads the clock three times (before and
+// after the poll, and for the timers), not five. It returns the clock at
+// the end of the call, or -1 when it did not read it.
+func (l *Loop) processEventsFrom(flags int, start int64) (int, int64, error) {
+	if !l.enter() {
+		return 0, -1, mux.ErrClosed
+	}
+	defer l.leave()
+	return l.processEvents(flags, start)
+}
+
+func (l *Loop) processEvents(flags int, start int64) (int, int64, error) {
 	if flags&(FileEvents|TimeEvents) == 0 {
-		return 0, nil
+		return 0, -1, nil
 	}
 	l.stats.Iterations++
-	start := l.now()
+	if start < 0 {
+		start = l.now()
+	}
 	idle := int64(0)
 	processed := 0
 	if l.nfds > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
-		if l.beforeSleep != nil && flags&CallBeforeSleep != 0 {
+		hook := l.beforeSleep != nil && flags&CallBeforeSleep != 0
+		if hook {
 			l.beforeSleep(l)
 		}
 		if l.isClosed() {
-			return 0, nil
+			return 0, -1, nil
 		}
 		fired, gens := l.batch()
-		polled := l.now()
+		polled := start
+		if hook {
+			polled = l.now()
+		}
 		if polled-l.lastYield >= int64(yieldEvery) {
 			runtime.Gosched()
 			polled = l.now()
@@ -433,7 +449,7 @@ func (l *Loop) processEvents(flags int) (int, error) {
 		l.stats.Polling += time.Duration(idle)
 		if err != nil {
 			l.stats.Handling += time.Duration(woke - start - idle)
-			return 0, fmt.Errorf("aeloop: poll: %w", err)
+			return 0, -1, fmt.Errorf("aeloop: poll: %w", err)
 		}
 		if flags&FileEvents == 0 {
 			n = 0
@@ -453,11 +469,19 @@ func (l *Loop) processEvents(flags int) (int, error) {
 	if l.postPending.Load() && !l.isClosed() {
 		l.runPosts()
 	}
+	end := int64(-1)
 	if flags&TimeEvents != 0 && !l.isClosed() {
-		processed += l.processTimers()
+		ran, passed := l.processTimers()
+		processed += ran
+		if ran == 0 {
+			end = passed // nothing ran after the timer pass read the clock
+		}
 	}
-	l.stats.Handling += time.Duration(l.now() - start - idle)
-	return processed, nil
+	if end < 0 {
+		end = l.now()
+	}
+	l.stats.Handling += time.Duration(end - start - idle)
+	return processed, end, nil
 }
 
 // batch returns the fired buffers of the current nesting level, sized for
@@ -524,8 +548,10 @@ func (l *Loop) Main() error {
 	}
 	defer l.leave()
 	l.stop.Store(false)
+	end := int64(-1)
 	for !l.takeStopRequest() && !l.stop.Load() {
-		if _, err := l.ProcessEvents(AllEvents | CallBeforeSleep | CallAfterSleep); err != nil {
+		var err error
+		if _, end, err = l.processEventsFrom(AllEvents|CallBeforeSleep|CallAfterSleep, end); err != nil {
 			return err
 		}
 		if l.isClosed() {

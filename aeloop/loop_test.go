@@ -107,3 +107,62 @@ func TestTimerLateness(t *testing.T) {
 		})
 	}
 }
+
+// TestMainStatsSplit: in Main, which carries each iteration's closing clock
+// reading over as the next one's start, the time spent in hooks, fd
+// handlers and timer callbacks is Handling and the time blocked in the
+// poll is Polling, as in single ProcessEvents calls.
+func TestMainStatsSplit(t *testing.T) {
+	for _, name := range mux.Backends() {
+		t.Run(name, func(t *testing.T) {
+			const nap = 5 * time.Millisecond
+			fds := readyPairs(t, 1)
+			l, err := aeloop.CreateLoop(1024, mux.WithBackend(name))
+			require.NoError(t, err)
+			defer l.Close()
+			files, timers, befores := 0, 0, 0
+			require.NoError(t, l.AddEvent(fds[0], event.Readable, func(l *aeloop.Loop, fd int, _ any, _ event.Mask) {
+				files++
+				time.Sleep(nap)
+				if files == 3 {
+					l.DelEvent(fd, event.Readable)
+				}
+			}, nil))
+			_, err = l.AddTimer(0, func(*aeloop.Loop, int64, any) time.Duration {
+				timers++
+				time.Sleep(nap)
+				if timers == 3 {
+					return aeloop.NoMore
+				}
+				return 0
+			}, nil, nil)
+			require.NoError(t, err)
+			// Once both are done, the loop blocks in the poll for a 60 ms
+			// timer, which stops it.
+			_, err = l.AddTimer(60*time.Millisecond, func(l *aeloop.Loop, _ int64, _ any) time.Duration {
+				l.Stop()
+				return aeloop.NoMore
+			}, nil, nil)
+			require.NoError(t, err)
+			l.SetBeforeSleep(func(*aeloop.Loop) {
+				befores++
+				if befores <= 3 {
+					time.Sleep(nap)
+				}
+			})
+			s0 := l.Stats()
+			start := time.Now()
+			require.NoError(t, l.Main())
+			took := time.Since(start)
+			s := l.Stats()
+			require.Equal(t, 3, files)
+			require.Equal(t, 3, timers)
+			handling, polling := s.Handling-s0.Handling, s.Polling-s0.Polling
+			assert.GreaterOrEqual(t, handling, 9*nap, "three hooks, handlers and timer runs slept %v each", nap)
+			assert.Greater(t, polling, time.Duration(0), "the poll blocked until the 60 ms timer")
+			assert.LessOrEqual(t, handling+polling, took, "Handling and Polling are parts of Main's time")
+			assert.GreaterOrEqual(t, handling+polling, took-10*time.Millisecond, "Handling and Polling cover Main's time (but for a few µs around its start and end)")
+			t.Logf("Main took %v: handling %v, polling %v, %d iterations", took, handling, polling, s.Iterations-s0.Iterations)
+		})
+	}
+}

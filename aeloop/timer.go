@@ -126,8 +126,9 @@ func (ts *timerState) untilEarliest(now int64) time.Duration {
 
 // processTimers is one timer pass (processTimeEvents): the finalizers of
 // deleted timers, then every timer due at the pass's start that existed
-// before it. It returns the number of callbacks run.
-func (l *Loop) processTimers() int {
+// before it. It returns the number of callbacks run and the loop clock
+// at the start of the pass.
+func (l *Loop) processTimers() (int, int64) {
 	ts := &l.timers
 	maxID := ts.nextID - 1
 	l.runFinalizers()
@@ -159,7 +160,7 @@ func (l *Loop) processTimers() int {
 		t.due = max(addSat(l.now(), int64(max(d, 0))), now+1)
 		ts.push(t)
 	}
-	return processed
+	return processed, now
 }
 
 // runFinalizers finalizes the timers DelTimer queued, in deletion order,
