@@ -1,0 +1,3 @@
+module peers/bareepoll
+
+go 1.26
