@@ -16,6 +16,9 @@
 #   aeserver-poll   $BUILD/aeserver -backend poll -addr 127.0.0.1:{PORT}
 #   stdlibping      bench/peers/stdlibping: a small RESP server (PING, ECHO, SET,
 #                   GET) on Go's net package, one goroutine per connection
+#   bareepoll       bench/peers/bareepoll/bareepoll.c: the floor, a single-threaded
+#                   C server on bare epoll that does no more than the protocol
+#                   needs (built once with cc -O2 -o $BUILD/bareepoll; needs cc)
 # aeserver is built once with `go build -o $BUILD/aeserver ./cmd/aeserver` from
 # the repository root. AESERVER_CMD replaces its command line for both
 # aeserver-* servers, {BACKEND} standing for epoll or poll, e.g.
@@ -213,7 +216,15 @@ for s in $SERVERS; do
 			die "stdlibping does not build; see $OUT/logs/build-stdlibping.log"
 		add_server stdlibping "$BUILD/stdlibping -addr 127.0.0.1:{PORT}"
 		;;
-	*) die "unknown built-in server '$s' (redis, aeserver-epoll, aeserver-poll, stdlibping; others as NAME=command-line)" ;;
+	bareepoll)
+		command -v cc >/dev/null ||
+			die "bareepoll needs a C compiler (cc): apt-get install gcc, or drop bareepoll from SERVERS"
+		mkdir -p "$BUILD"
+		cc -O2 -o "$BUILD/bareepoll" "$HERE/peers/bareepoll/bareepoll.c" >"$OUT/logs/build-bareepoll.log" 2>&1 ||
+			die "bareepoll does not build; see $OUT/logs/build-bareepoll.log"
+		add_server bareepoll "$BUILD/bareepoll -addr 127.0.0.1:{PORT}"
+		;;
+	*) die "unknown built-in server '$s' (redis, aeserver-epoll, aeserver-poll, stdlibping, bareepoll; others as NAME=command-line)" ;;
 	esac
 done
 for arg in "$@"; do

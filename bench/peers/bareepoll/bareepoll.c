@@ -27,9 +27,13 @@
  *     the buffer is empty. One write is enough: a partial write on TCP means
  *     the socket buffer is full, so a second one would only return EAGAIN.
  *   - A client is closed on EOF, on a read or write error, after the reply to
- *     QUIT, and after the error reply to malformed input. Closing the socket
- *     removes it from the epoll set (nothing else holds the file), so no
- *     epoll_ctl(DEL) is needed. Its buffers are freed then.
+ *     QUIT, and after the error reply to malformed input. Until its replies
+ *     are written it is still read, and what it sends dropped (as Redis goes
+ *     on reading into a buffer it no longer parses): closing a socket with
+ *     unread input sends RST, which would throw away replies not yet
+ *     delivered. Closing the socket removes it from the epoll set (nothing
+ *     else holds the file), so no epoll_ctl(DEL) is needed. Its buffers are
+ *     freed then.
  *   - SIGTERM and SIGINT arrive through a signalfd in the same epoll set (no
  *     race between a flag and the wait); the server then frees everything and
  *     exits with status 0. SIGPIPE is ignored: a write to a closed peer fails
@@ -257,6 +261,18 @@ static void client_release(struct client *c)
 {
 	if (!c->queued && !c->again)
 		free(c);
+}
+
+/* unlist clears the flag of a list c was taken from; a closed client is freed
+ * once no list holds it. 1 when c is still open. */
+static int unlist(struct client *c, unsigned char *flag)
+{
+	*flag = 0;
+	if (c->dead) {
+		client_release(c);
+		return 0;
+	}
+	return 1;
 }
 
 static void client_close(struct client *c)
@@ -597,7 +613,7 @@ static void exec_command(struct client *c, const char *b)
 }
 
 /* process executes every complete command in the input buffer and keeps the
- * rest, moved to the front. */
+ * rest, moved to the front. A closing client's input is dropped. */
 static void process(struct client *c)
 {
 	size_t start = 0;
@@ -677,8 +693,7 @@ static int write_out(struct client *c)
 	c->outpos += (size_t)n;
 	if (!c->waitout) {
 		c->waitout = 1;
-		/* A closing client is not read any more: wait for EPOLLOUT alone. */
-		if (!edge && interest(c, c->closing ? EPOLLOUT : EPOLLIN | EPOLLOUT) < 0) {
+		if (!edge && interest(c, EPOLLIN | EPOLLOUT) < 0) {
 			client_close(c);
 			return 0;
 		}
@@ -740,7 +755,7 @@ static int read_in(struct client *c)
 	process(c);
 	/* -edge: a read that filled the buffer may have left input in the socket,
 	 * and no new event will say so. */
-	if (edge && (size_t)n == room && c->closing == 0 && !c->again) {
+	if (edge && (size_t)n == room && !c->again) {
 		c->again = 1;
 		list_push(&agains, c);
 	}
@@ -949,7 +964,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			struct client *c = p;
-			if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && c->closing == 0) {
+			if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 				if (!read_in(c))
 					continue;
 			}
@@ -963,19 +978,13 @@ int main(int argc, char **argv)
 			agains.n = 0;
 			for (size_t i = 0; i < again_now.n; i++) {
 				struct client *c = again_now.c[i];
-				c->again = 0;
-				if (c->dead)
-					client_release(c);
-				else if (c->closing == 0)
+				if (unlist(c, &c->again))
 					read_in(c);
 			}
 		}
 		for (size_t i = 0; i < writes.n; i++) { /* Redis's beforeSleep */
 			struct client *c = writes.c[i];
-			c->queued = 0;
-			if (c->dead)
-				client_release(c);
-			else if (!c->waitout)
+			if (unlist(c, &c->queued) && !c->waitout)
 				write_out(c);
 		}
 		writes.n = 0;
@@ -983,12 +992,8 @@ int main(int argc, char **argv)
 
 	/* SIGTERM or SIGINT: close every client and free everything, so that a
 	 * leak checker sees nothing left. */
-	for (size_t i = 0; i < agains.n; i++) {
-		struct client *c = agains.c[i];
-		c->again = 0;
-		if (c->dead)
-			client_release(c);
-	}
+	for (size_t i = 0; i < agains.n; i++)
+		unlist(agains.c[i], &agains.c[i]->again);
 	while (clients != NULL)
 		client_close(clients);
 	free(writes.c);

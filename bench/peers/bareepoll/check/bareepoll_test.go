@@ -339,6 +339,43 @@ func testSlowReader(t *testing.T, s *server) {
 	// The connection still works both ways.
 	send(t, c, mb("PING"))
 	expect(t, c, "+PONG\r\n")
+
+	// Again, then QUIT while the server waits to write, then more input: the
+	// server must close once all before QUIT is written, and must not spin
+	// meanwhile (it reads no more, so a level-triggered EPOLLIN left armed
+	// would wake every epoll_wait while that input sits unread).
+	send(t, c, in.String())
+	time.Sleep(50 * time.Millisecond)
+	send(t, c, "QUIT\r\n")
+	time.Sleep(20 * time.Millisecond)
+	send(t, c, "PING\r\n")
+	before := cpuTicks(t, s)
+	time.Sleep(300 * time.Millisecond)
+	if used := cpuTicks(t, s) - before; used > 10 {
+		t.Errorf("the server used %d clock ticks of CPU in 300 ms while waiting for a slow reader", used)
+	}
+	expect(t, c, want.String()+"+OK\r\n")
+	expectClosed(t, c)
+}
+
+// cpuTicks returns the server's user+system CPU time in clock ticks.
+func cpuTicks(t *testing.T, s *server) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: state is the
+	// first, utime and stime the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var u, st int
+	if _, err := fmt.Sscan(f[11], &u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(f[12], &st); err != nil {
+		t.Fatal(err)
+	}
+	return u + st
 }
 
 func testMalformed(t *testing.T, s *server) {
