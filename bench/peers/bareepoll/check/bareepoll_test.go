@@ -47,6 +47,7 @@ func build(t *testing.T, name string, flags ...string) string {
 // server is a running bareepoll.
 type server struct {
 	addr   string
+	mode   string // edge or level
 	cmd    *exec.Cmd
 	stderr *bytes.Buffer
 	done   chan error
@@ -82,7 +83,7 @@ func start(t *testing.T, bin string, args ...string) *server {
 			_ = cmd.Process.Kill()
 			t.Fatalf("bareepoll's first line is %q, want \"... listening on ADDR (MODE-triggered)\"", line)
 		}
-		s.addr = m[1]
+		s.addr, s.mode = m[1], m[2]
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("bareepoll did not say where it listens within 10 s")
@@ -177,26 +178,25 @@ func bulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
 // its exit on SIGTERM if it leaked or touched memory it does not own.
 func TestBareepoll(t *testing.T) {
 	plain := build(t, "bareepoll")
-	for _, mode := range [][]string{nil, {"-edge"}} {
-		name := "level"
-		if mode != nil {
-			name = "edge"
-		}
-		t.Run(name, func(t *testing.T) { checks(t, plain, mode) })
-	}
+	t.Run("edge", func(t *testing.T) { checks(t, plain, "edge") })
+	t.Run("level", func(t *testing.T) { checks(t, plain, "level", "-level") })
 	t.Run("sanitizers", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("-short: no AddressSanitizer build")
 		}
 		asan := build(t, "bareepoll-asan", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
-		for _, mode := range [][]string{nil, {"-edge"}} {
-			t.Run(fmt.Sprint(len(mode)), func(t *testing.T) { checks(t, asan, mode) })
-		}
+		t.Run("edge", func(t *testing.T) { checks(t, asan, "edge") })
+		t.Run("level", func(t *testing.T) { checks(t, asan, "level", "-level") })
 	})
 }
 
-func checks(t *testing.T, bin string, mode []string) {
-	s := start(t, bin, mode...)
+// checks starts bin with args, expecting it in mode (edge or level), and runs
+// every check against it.
+func checks(t *testing.T, bin, mode string, args ...string) {
+	s := start(t, bin, args...)
+	if s.mode != mode {
+		t.Fatalf("bareepoll %s says it is %s-triggered; want %s", strings.Join(args, " "), s.mode, mode)
+	}
 	t.Run("commands", func(t *testing.T) { testCommands(t, s) })
 	t.Run("pipeline", func(t *testing.T) { testPipeline(t, s) })
 	t.Run("every split", func(t *testing.T) { testEverySplit(t, s) })
