@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"peers/respcheck"
+)
+
+// TestReplies builds nbioping and runs the harness's reply checks on it.
+func TestReplies(t *testing.T) {
+	respcheck.Run(t, respcheck.Server{Command: []string{respcheck.GoBuild(t, "."), "-addr", "{ADDR}"}})
+}

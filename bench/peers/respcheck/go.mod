@@ -1,0 +1,3 @@
+module peers/respcheck
+
+go 1.26
