@@ -1,14 +1,17 @@
 # aggregate.awk — turns run.sh's results.csv into Markdown tables (mode=tables),
-# a compact plain-text summary (mode=summary), or the medians and paired ratios
-# that cmd/benchchart draws (mode=medians: CSV). It is the one place where
-# medians and ratios are computed.
+# a compact plain-text summary (mode=summary), the medians and paired ratios
+# that cmd/benchchart draws (mode=medians: CSV), or one Markdown table of the
+# median paired ratios of server CPU per request to the baseline, a row per
+# config and test and a column per other server (mode=ratios: the table
+# bench/results.md and the README show). It is the one place where medians
+# and ratios are computed.
 # Input rows (header line skipped):
 #   round,config,test,server,rps,p50_ms,cpu_ticks,requests,wall_ms,listen_overflows,
 #   server_core_ticks,client_core_ticks[,steal_ticks,tries[,server_sleeps[,sc_total,sc_read,
 #   sc_write,sc_wait,sc_other]]] (newer columns: the steal of the measurement run.sh kept and its
 #   tries, the server's voluntary context switches, and the system calls it made, all and by
 #   class, NA where perf could not count them; older files lack them)
-# Variables (-v): mode=tables|summary|medians, servers="redis a b" (column order), base=redis (ratio baseline),
+# Variables (-v): mode=tables|summary|medians|ratios, servers="redis a b" (column order), base=redis (ratio baseline),
 #   configs="p1 p16 c1000", tests="ping_inline ping_mbulk set get",
 #   clk=100 (clock ticks per second, getconf CLK_TCK),
 #   cdesc_p1, cdesc_p16, cdesc_c1000 (redis-benchmark arguments, for row labels).
@@ -176,6 +179,25 @@ function medians(    names, nm, a, c, t, i, k, bk, m, n, np, r) {
 	}
 }
 
+# ratios prints the median of the per-round paired ratios of server CPU per
+# request to the baseline: rows config and test, columns the other servers.
+function ratios(    c, t, i, n, line, sep) {
+	line = "| config, test |"; sep = "|---|"
+	for (i = 1; i <= ns; i++) if (sv[i] != base) { line = line " " sv[i] " |"; sep = sep "---:|" }
+	print line
+	print sep
+	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {
+		line = "| " cd[cf[c]] " " toupper(ts[t]) " |"
+		sub(/ -n [0-9]+/, "", line)
+		for (i = 1; i <= ns; i++) {
+			if (sv[i] == base) continue
+			n = pairs(cpu, key(c, t, i), cf[c] SUBSEP ts[t] SUBSEP base)
+			line = line (n ? sprintf(" %.2f |", med(n)) : " NA |")
+		}
+		print line
+	}
+}
+
 END {
 	ns = split(servers, sv, " ")
 	ncf = split(configs, cf, " ")
@@ -185,6 +207,7 @@ END {
 	for (r in rounds) { nrounds++; if (r + 0 > maxr) maxr = r + 0 }
 	if (mode == "summary") { summary(); exit }
 	if (mode == "medians") { medians(); exit }
+	if (mode == "ratios") { ratios(); exit }
 
 	header("Requests/second: median over " nrounds " rounds (ratio of medians to " base ")")
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {

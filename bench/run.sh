@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # run.sh — redis-benchmark against redis-server, cmd/aeserver (epoll and poll
-# backends) and a reference Go server on the net package, side by side, in
-# interleaved rounds, on 127.0.0.1 only.
+# backends), the bare C floor and RESP servers on other Go event-loop
+# libraries, side by side, in interleaved rounds, on 127.0.0.1 only; or
+# (--idle-memory) each server's memory per idle connection.
 #
 # Usage:
 #   bench/run.sh [NAME=command-line ...]     run the benchmark
+#   bench/run.sh --idle-memory [NAME=command-line ...]
+#                                            memory per idle connection: for each
+#                                            server in turn, IDLE_N connections that
+#                                            each answered one PING, VmRSS before and after
 #   bench/run.sh --report OUTDIR             print OUTDIR's tables and summary again from its results.csv
 #                                            (and write its medians.csv again, e.g. for another BASE)
 #   bench/run.sh --help                      print this text
@@ -14,11 +19,19 @@
 #   redis           redis-server --save '' --appendonly no (from apt)
 #   aeserver-epoll  $BUILD/aeserver -backend epoll -addr 127.0.0.1:{PORT}
 #   aeserver-poll   $BUILD/aeserver -backend poll -addr 127.0.0.1:{PORT}
-#   stdlibping      bench/peers/stdlibping: a small RESP server (PING, ECHO, SET,
-#                   GET) on Go's net package, one goroutine per connection
 #   bareepoll       bench/peers/bareepoll/bareepoll.c: the floor, a single-threaded
 #                   C server on bare epoll that does no more than the protocol
 #                   needs (built once with cc -O2 -o $BUILD/bareepoll; needs cc)
+# and the Go peers, single-loop RESP servers sharing one parser and command set
+# (bench/peers/resp: PING, ECHO, SET, GET, CONFIG GET, COMMAND, QUIT), each
+# written the way its library's own examples write a server and built once
+# with go build into $BUILD/NAME:
+#   stdlibping      Go's net package, a goroutine per connection
+#   gnetping        gnet v2 (github.com/panjf2000/gnet/v2), one event loop
+#   nbioping        nbio (github.com/lesismal/nbio), one poller
+#   evioping        evio (github.com/tidwall/evio), one loop
+#   netpollping     cloudwego/netpoll (github.com/cloudwego/netpoll), one poller
+# "peers" in SERVERS stands for all five, in that order.
 # aeserver is built once with `go build -o $BUILD/aeserver ./cmd/aeserver` from
 # the repository root. AESERVER_CMD replaces its command line for both
 # aeserver-* servers, {BACKEND} standing for epoll or poll, e.g.
@@ -29,7 +42,7 @@
 # it must listen on (always 127.0.0.1; PORT is also set in its environment).
 # The command line is run by sh with `exec`, so it must be a single command
 # (the harness measures that process's CPU and memory):
-#   bench/run.sh 'gnetping=/tmp/gnetping -addr 127.0.0.1:{PORT}'
+#   bench/run.sh 'other=/tmp/other -addr 127.0.0.1:{PORT}'
 #
 # Servers are pinned with `taskset -c $SERVER_CPU`, redis-benchmark with
 # `taskset -c $CLIENT_CPU`. Every server runs for the whole run; in each round,
@@ -61,6 +74,12 @@
 #   linux-perf if missing); 0, or a kernel that refuses, leaves the columns NA.
 #   SC_ROUNDS [1]: how many rounds (the first ones) count them; each such
 #   measurement then runs redis-benchmark twice.
+#   IDLE_N [10000] (at most 15000), IDLE_TIMEOUT [120] (seconds per server),
+#   IDLE_SETTLE [1s]: --idle-memory's connections per server, the time they may
+#   take, and how long VmRSS must stay the same before it is read. Connections
+#   come from 127.0.0.2-127.0.0.251 (bench/peers/idleconn, built into $BUILD);
+#   redis-server and aeserver get a maxclients above IDLE_N in this mode, and
+#   redis-server --protected-mode no (it refuses 127.0.0.2 and up otherwise).
 #   MAX_STEAL [20]  STEAL_TRIES [4]: on a virtual machine whose host is busy,
 #   the hypervisor stops the CPUs now and then (the steal column of /proc/stat).
 #   A measurement during which more than MAX_STEAL ticks (both CPUs together)
@@ -69,10 +88,15 @@
 #   of tries. MAX_STEAL=-1 keeps every first measurement.
 # Outputs in $OUT: results.md (tables), summary.txt (the summary printed at
 # the end), results.csv (every measurement), medians.csv (the medians and
-# paired ratios the charts draw), memory.csv, chart-cpu.svg and
+# paired ratios the charts draw), ratios.md (the table of median paired ratios
+# of CPU per request to BASE, a row per config and test), memory.csv,
+# chart-cpu.svg and
 # chart-rps.svg and chart-syscalls.svg (go run ./cmd/benchchart), commands.txt,
 # env.sh, bench-raw.log (redis-benchmark output), syscalls.log (perf stat's
 # counts per measurement, every traced call by name), logs/ (builds, server logs).
+# --idle-memory writes idle-memory.csv (per server: connections, VmRSS before
+# and after in KiB, bytes per connection, time to open them) and idle-memory.md
+# (its table, with the ratio to BASE), besides commands.txt and logs/.
 set -uo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
@@ -103,6 +127,11 @@ MAX_STEAL=${MAX_STEAL:-20}
 STEAL_TRIES=${STEAL_TRIES:-4}
 SYSCALLS=${SYSCALLS:-1}
 SC_ROUNDS=${SC_ROUNDS:-1}
+IDLE_N=${IDLE_N:-10000}
+IDLE_TIMEOUT=${IDLE_TIMEOUT:-120}
+IDLE_SETTLE=${IDLE_SETTLE:-1s}
+GO_PEERS="stdlibping gnetping nbioping evioping netpollping"
+SERVERS=${SERVERS//peers/$GO_PEERS}
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -125,6 +154,9 @@ aggregate() { # outdir mode -> aggregate.awk's output for results.csv (mode: tab
 }
 
 render() { # outdir -> results.md tables on stdout
+	echo "### Server CPU per request, ratio to ${BASE:-$(awk '{ print $1 }' "$1/servers.txt")}: median of the per-round paired ratios"
+	echo
+	aggregate "$1" ratios
 	aggregate "$1" tables
 	[[ -f $1/memory.csv ]] || return 0
 	echo
@@ -135,19 +167,46 @@ render() { # outdir -> results.md tables on stdout
 	awk -F, 'NR > 1 { printf "| %s | %s | %.1f | %.1f | %s |\n", $1, $2, $3 / 1024, $4 / 1024, $5 }' "$1/memory.csv"
 }
 
+idle_table() { # idle-memory.csv -> its Markdown table on stdout, with the ratio to the first row's server (or BASE)
+	awk -F, -v base="${BASE:-}" '
+		NR == 1 { next }
+		{ n++; name[n] = $1; conns[n] = $3; before[n] = $4; after[n] = $5; per[n] = $6; if (base == "" && n == 1) base = $1; if ($1 == base && $6 != "NA") bper = $6 + 0 }
+		END {
+			print "| server | connections | VmRSS before, MiB | VmRSS after, MiB | bytes per idle connection | ratio to " base " |"
+			print "|---|---:|---:|---:|---:|---:|"
+			for (i = 1; i <= n; i++) {
+				if (per[i] == "NA") { printf "| %s | %s | NA | NA | NA | NA |\n", name[i], conns[i]; continue }
+				printf "| %s | %d | %.1f | %.1f | %.0f | %s |\n", name[i], conns[i], before[i] / 1024, after[i] / 1024, per[i], \
+					(bper > 0 ? sprintf("%.2f", per[i] / bper) : "NA")
+			}
+		}' "$1"
+}
+
 if [[ ${1:-} == --report ]]; then
-	[[ -f ${2:-}/results.csv && -f ${2:-}/servers.txt ]] || die "usage: $0 --report OUTDIR (with results.csv and servers.txt)"
+	[[ -f ${2:-}/servers.txt ]] || die "usage: $0 --report OUTDIR (a run's output, with servers.txt)"
 	# shellcheck source=/dev/null
 	[[ -f $2/env.sh ]] && . "$2/env.sh"
+	if [[ -f $2/idle-memory.csv ]]; then
+		idle_table "$2/idle-memory.csv"
+		[[ -f $2/results.csv ]] || exit 0
+		echo
+	fi
+	[[ -f $2/results.csv ]] || die "$2 has no results.csv"
 	render "$2"
 	echo
 	aggregate "$2" summary
 	aggregate "$2" medians >"$2/medians.csv" && log "wrote $2/medians.csv (go run ./cmd/benchchart -in $2/medians.csv draws it)"
 	exit 0
 fi
+IDLE=0
+if [[ ${1:-} == --idle-memory ]]; then
+	IDLE=1
+	shift
+	[[ $IDLE_N =~ ^[0-9]+$ ]] && ((IDLE_N >= 1 && IDLE_N <= 15000)) || die "IDLE_N must be 1 to 15000, got $IDLE_N"
+fi
 [[ ${1:-} != -* ]] || die "unknown option $1 (see $0 --help)"
 
-OUT=${OUT:-/tmp/aemux-bench/run-$(date +%Y%m%d-%H%M%S)}
+OUT=${OUT:-/tmp/aemux-bench/$( ((IDLE)) && echo idle || echo run)-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
 
 # --- tools ------------------------------------------------------------------
@@ -200,21 +259,30 @@ aeserver_template() {
 	AESERVER_TEMPLATE="$BUILD/aeserver -backend {BACKEND} -addr 127.0.0.1:{PORT}"
 }
 
+# With --idle-memory, redis-server and aeserver must take more than their
+# default 10,000 clients, and redis-server must take clients from 127.0.0.x
+# other than 127.0.0.1 (protected mode refuses them; it still listens on
+# 127.0.0.1 only).
+MAXCLIENTS=$((IDLE_N + 1000))
+build_go_peer() { # name: go build bench/peers/NAME into $BUILD/NAME
+	mkdir -p "$BUILD"
+	(cd "$HERE/peers/$1" && go build -o "$BUILD/$1" .) >"$OUT/logs/build-$1.log" 2>&1 ||
+		die "$1 does not build; see $OUT/logs/build-$1.log"
+}
+
 for s in $SERVERS; do
 	case $s in
 	redis)
 		mkdir -p "$OUT/redis-dir"
-		add_server redis "redis-server --save '' --appendonly no --port {PORT} --bind 127.0.0.1 --dir $OUT/redis-dir"
+		add_server redis "redis-server --save '' --appendonly no --port {PORT} --bind 127.0.0.1 --dir $OUT/redis-dir$( ((IDLE)) && echo " --maxclients $MAXCLIENTS --protected-mode no")"
 		;;
 	aeserver-epoll | aeserver-poll)
 		aeserver_template
-		add_server "$s" "${AESERVER_TEMPLATE//\{BACKEND\}/${s#aeserver-}}"
+		add_server "$s" "${AESERVER_TEMPLATE//\{BACKEND\}/${s#aeserver-}}$( ((IDLE)) && [[ -z $AESERVER_CMD ]] && echo " -maxclients $MAXCLIENTS")"
 		;;
-	stdlibping)
-		mkdir -p "$BUILD"
-		(cd "$HERE/peers/stdlibping" && go build -o "$BUILD/stdlibping" .) >"$OUT/logs/build-stdlibping.log" 2>&1 ||
-			die "stdlibping does not build; see $OUT/logs/build-stdlibping.log"
-		add_server stdlibping "$BUILD/stdlibping -addr 127.0.0.1:{PORT}"
+	stdlibping | gnetping | nbioping | evioping | netpollping)
+		build_go_peer "$s"
+		add_server "$s" "$BUILD/$s -addr 127.0.0.1:{PORT}"
 		;;
 	bareepoll)
 		command -v cc >/dev/null ||
@@ -224,7 +292,7 @@ for s in $SERVERS; do
 			die "bareepoll does not build; see $OUT/logs/build-bareepoll.log"
 		add_server bareepoll "$BUILD/bareepoll -addr 127.0.0.1:{PORT}"
 		;;
-	*) die "unknown built-in server '$s' (redis, aeserver-epoll, aeserver-poll, stdlibping, bareepoll; others as NAME=command-line)" ;;
+	*) die "unknown built-in server '$s' (redis, aeserver-epoll, aeserver-poll, bareepoll, $GO_PEERS or peers; others as NAME=command-line)" ;;
 	esac
 done
 for arg in "$@"; do
@@ -359,12 +427,44 @@ syscalls_stop() { # sets SC to "total,read,write,wait,other" counts (NA without 
 	echo "repo: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "ulimit -n $(ulimit -n); somaxconn $(cat /proc/sys/net/core/somaxconn)"
 } >"$OUT/commands.txt"
-declare -p ROUNDS N_P1 N_P16 N_C1000 WARMUP_N TESTS CONFIGS | sed -E 's/^declare -[-a-zA-Z]* //' >"$OUT/env.sh"
+declare -p ROUNDS N_P1 N_P16 N_C1000 WARMUP_N TESTS CONFIGS IDLE_N IDLE_SETTLE | sed -E 's/^declare -[-a-zA-Z]* //' >"$OUT/env.sh"
 
 for i in "${!NAMES[@]}"; do
 	start_server "$i" || die "could not start ${NAMES[$i]} (log: $OUT/logs/${NAMES[$i]}.log)"
 done
 echo "${NAMES[*]}" >"$OUT/servers.txt"
+
+if ((IDLE)); then
+	build_go_peer idleconn
+	log "idle memory: $IDLE_N connections per server, one PING each, VmRSS before and after"
+	echo "server,process,conns,rss_before_kb,rss_after_kb,bytes_per_conn,open_ms" >"$OUT/idle-memory.csv"
+	for i in "${!NAMES[@]}"; do
+		echo "taskset -c $CLIENT_CPU $BUILD/idleconn -addr 127.0.0.1:${PORTS[$i]} -pid ${PIDS[$i]} -n $IDLE_N -settle $IDLE_SETTLE -timeout ${IDLE_TIMEOUT}s" >>"$OUT/commands.txt"
+		# In the background and waited for, so that a signal reaches the trap at once.
+		timeout $((IDLE_TIMEOUT + 30)) taskset -c "$CLIENT_CPU" "$BUILD/idleconn" -addr "127.0.0.1:${PORTS[$i]}" -pid "${PIDS[$i]}" \
+			-n "$IDLE_N" -settle "$IDLE_SETTLE" -timeout "${IDLE_TIMEOUT}s" >"$OUT/idle.out" 2>"$OUT/logs/idleconn-${NAMES[$i]}.log" </dev/null &
+		BENCH_PID=$!
+		wait "$BENCH_PID"
+		rc=$?
+		BENCH_PID=
+		line=$(tail -1 "$OUT/idle.out")
+		if ((rc != 0)) || [[ -z $line ]]; then
+			log "${NAMES[$i]}: idleconn failed (exit $rc): $(tail -1 "$OUT/logs/idleconn-${NAMES[$i]}.log")"
+			line="$IDLE_N,NA,NA,NA,NA"
+		fi
+		echo "${NAMES[$i]},$(cat "/proc/${PIDS[$i]}/comm" 2>/dev/null || echo gone),$line" >>"$OUT/idle-memory.csv"
+		log "${NAMES[$i]}: $(cut -d, -f4 <<<"$line") bytes per idle connection ($IDLE_N connections)"
+	done
+	cleanup
+	rm -f "$OUT/idle.out"
+	idle_table "$OUT/idle-memory.csv" >"$OUT/idle-memory.md"
+	echo
+	cat "$OUT/idle-memory.md"
+	echo
+	log "results in $OUT: idle-memory.md, idle-memory.csv"
+	exit 0
+fi
+
 syscalls_probe "${PIDS[0]}"
 mem_start=()
 for i in "${!NAMES[@]}"; do mem_start[i]=$(proc_status "${PIDS[$i]}" VmRSS); done
@@ -443,6 +543,7 @@ rm -f "$OUT/last.raw" "$OUT/last.txt" "$OUT/perf.txt"
 render "$OUT" >"$OUT/results.md"
 aggregate "$OUT" summary >"$OUT/summary.txt"
 aggregate "$OUT" medians >"$OUT/medians.csv"
+aggregate "$OUT" ratios >"$OUT/ratios.md"
 
 if [[ $CHARTS != 0 ]]; then
 	for m in cpu rps $([[ -n $SC_EVENTS ]] && echo syscalls); do
@@ -455,4 +556,4 @@ fi
 echo
 cat "$OUT/summary.txt"
 echo
-log "results in $OUT: results.md (all tables), summary.txt, results.csv, memory.csv$([[ -f $OUT/chart-cpu.svg ]] && echo ', chart-cpu.svg, chart-rps.svg')$([[ -f $OUT/chart-syscalls.svg ]] && echo ', chart-syscalls.svg')"
+log "results in $OUT: results.md (all tables), ratios.md, summary.txt, results.csv, memory.csv$([[ -f $OUT/chart-cpu.svg ]] && echo ', chart-cpu.svg, chart-rps.svg')$([[ -f $OUT/chart-syscalls.svg ]] && echo ', chart-syscalls.svg')"

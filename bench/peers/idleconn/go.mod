@@ -1,0 +1,3 @@
+module peers/idleconn
+
+go 1.26
