@@ -44,8 +44,9 @@ const (
 // server is the gnet event handler.
 type server struct {
 	gnet.BuiltinEventEngine
-	addr string
-	st   *resp.Store
+	addr   string
+	st     *resp.Store
+	booted chan gnet.Engine // the engine, once OnBoot ran
 
 	mu      sync.Mutex            // guards closing: the loop and the ticker use it
 	closing map[gnet.Conn]*client // connections waiting for their output to drain
@@ -58,7 +59,8 @@ type client struct {
 	closing bool // QUIT or a protocol error: close once the output is written
 }
 
-func (s *server) OnBoot(gnet.Engine) gnet.Action {
+func (s *server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.booted <- eng
 	log.Printf("gnetping listening on %s (gnet v2, one event loop)", s.addr)
 	return gnet.None
 }
@@ -133,20 +135,20 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	s := &server{addr: *addr, st: resp.NewStore(), closing: make(map[gnet.Conn]*client)}
-	proto := "tcp://" + *addr
+	s := &server{addr: *addr, st: resp.NewStore(), booted: make(chan gnet.Engine, 1), closing: make(map[gnet.Conn]*client)}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {
+		eng := <-s.booted
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := gnet.Stop(sctx, proto); err != nil {
-			log.Printf("gnet.Stop: %v", err)
+		if err := eng.Stop(sctx); err != nil {
+			log.Printf("gnet: Stop: %v", err)
 			os.Exit(1)
 		}
 	}()
-	err := gnet.Run(s, proto,
+	err := gnet.Run(s, "tcp://"+*addr,
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
 		gnet.WithTicker(true),
