@@ -1,6 +1,7 @@
 // Command nbioping is a RESP server on nbio (github.com/lesismal/nbio),
 // written the way nbio's README writes a server: nbio.NewEngine with a
-// Config, then OnOpen, OnClose and OnData handlers and Conn.Write. It runs
+// Config, an OnData handler and Conn.Write, the connection's state in its
+// session (made on its first data, on the poller goroutine). It runs
 // one poller (Config.NPoller = 1; nbio accepts on a goroutine of its own).
 // OnData gets a buffer the engine reuses, so a command that is not complete
 // yet is kept in the connection's session until the rest arrives. Commands
@@ -56,11 +57,14 @@ func main() {
 		Addrs:   []string{*addr},
 		NPoller: 1,
 	})
-	engine.OnOpen(func(c *nbio.Conn) {
-		c.SetSession(&client{sess: resp.NewSession(st), out: make([]byte, 0, initialBuf)})
-	})
 	engine.OnData(func(c *nbio.Conn, data []byte) {
-		cl := c.Session().(*client)
+		// The session is made here, on the poller goroutine, on the first
+		// data: OnOpen runs on the accepting goroutine.
+		cl, _ := c.Session().(*client)
+		if cl == nil {
+			cl = &client{sess: resp.NewSession(st), out: make([]byte, 0, initialBuf)}
+			c.SetSession(cl)
+		}
 		if cl.closing {
 			return // drop what it sends; OnWrittenSize closes it
 		}
@@ -102,7 +106,10 @@ func main() {
 		}
 	})
 	engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
-		cl := c.Session().(*client)
+		cl, _ := c.Session().(*client)
+		if cl == nil {
+			return
+		}
 		cl.pending -= n
 		if cl.closing && cl.pending == 0 {
 			// Called with the connection's lock held (inside Write or the
