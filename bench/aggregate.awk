@@ -187,7 +187,7 @@ function ratios(    c, t, i, n, line, sep) {
 	print line
 	print sep
 	for (c = 1; c <= ncf; c++) for (t = 1; t <= nt; t++) {
-		line = "| " cd[cf[c]] " " toupper(ts[t]) " |"
+		line = "| " (cd[cf[c]] != "" ? cd[cf[c]] : cf[c]) " " toupper(ts[t]) " |"
 		sub(/ -n [0-9]+/, "", line)
 		for (i = 1; i <= ns; i++) {
 			if (sv[i] == base) continue

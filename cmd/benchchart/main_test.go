@@ -317,6 +317,23 @@ func TestTinyMediansAndRatios(t *testing.T) {
 	}
 }
 
+// TestRatiosTable checks aggregate.awk's ratios mode, the table of CPU per
+// request that bench/results.md and the README show: per config and test the
+// median of the per-round paired ratios to the baseline (not the ratio of the
+// medians), NA for a server without measurements.
+func TestRatiosTable(t *testing.T) {
+	r := tinyRun
+	r.servers = "redis ae gone"
+	got := aggregate(t, r, "ratios")
+	want := "| config, test | ae | gone |\n" +
+		"|---|---:|---:|\n" +
+		"| p1 GET | 1.10 | NA |\n" +
+		"| p16 GET | 0.90 | NA |\n"
+	if got != want {
+		t.Errorf("ratios table:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	in := mediansFile(t, tinyRun, "")
 	dir := filepath.Dir(in)
