@@ -74,10 +74,18 @@ func dialTimeoutProc[T any](_ *aeloop.Loop, _ int64, data any) time.Duration {
 }
 
 // connectProc runs when a dialing fd is writable: connected, or failed.
-func connectProc[T any](l *aeloop.Loop, fd int, data any, _ event.Mask) {
+func connectProc[T any](l *aeloop.Loop, fd int, data any, mask event.Mask) {
 	c := data.(*Conn[T])
 	if err := anet.SockError(fd); err != nil {
 		c.close(err)
+		return
+	}
+	if mask&event.Error != 0 {
+		// The poller saw the connect fail, but SO_ERROR was read by someone
+		// else (libkqueue reads it to build its event): the socket is not
+		// connected, which is all that is left to say.
+		_, err := anet.PeerAddr(fd)
+		c.close(fmt.Errorf("aeconn: connect failed (SO_ERROR already cleared): %w", err))
 		return
 	}
 	c.connecting = false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -706,6 +707,12 @@ func connDial(t *testing.T, cs *connSuite) {
 		require.FailNow(t, "no outcome for a dial to a closed port")
 	}
 	require.Error(t, r.err)
+	if runtime.GOOS == "linux" && lp.AE().ApiName() == "kqueue" {
+		// libkqueue reads SO_ERROR to build the error event, which clears it
+		// (the mux package doc's libkqueue difference 3): the errno is lost.
+		t.Logf("libkqueue defect: the refused dial closed with %v, not ECONNREFUSED", r.err)
+		return
+	}
 	require.True(t, errors.Is(r.err, errConnRefused) || errors.Is(r.err, aeconn.ErrDialTimeout),
 		"a dial to a closed port: %v", r.err)
 }
