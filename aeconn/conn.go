@@ -76,6 +76,10 @@ func (c *Conn[T]) Full() bool {
 // dropped (ErrClosed). Output written before a Dial connects waits for the
 // connection.
 func (c *Conn[T]) Write(p []byte) (int, error) {
+	if c.appendable(len(p)) {
+		c.out = append(c.out, p...)
+		return len(p), nil
+	}
 	if err := c.writable(len(p)); err != nil {
 		return 0, err
 	}
@@ -85,11 +89,23 @@ func (c *Conn[T]) Write(p []byte) (int, error) {
 
 // WriteString is Write for a string.
 func (c *Conn[T]) WriteString(s string) (int, error) {
+	if c.appendable(len(s)) {
+		c.out = append(c.out, s...)
+		return len(s), nil
+	}
 	if err := c.writable(len(s)); err != nil {
 		return 0, err
 	}
 	c.out = append(c.out, s...)
 	return len(s), nil
+}
+
+// appendable is the common case of a write, decided without a call: the
+// conn has an output buffer (so it is queued for the next flush, or its
+// write handler is installed), room for n more bytes, no hard limit to check
+// and no close pending.
+func (c *Conn[T]) appendable(n int) bool {
+	return c.out != nil && len(c.out)+n <= cap(c.out) && c.lp.hard == 0 && !c.closeAfter && !c.closed
 }
 
 // writable makes room for n more bytes of output, or says why not.
@@ -100,7 +116,7 @@ func (c *Conn[T]) writable(n int) error {
 	case c.overLimit:
 		return ErrOutputLimit
 	}
-	if hard := c.lp.s.cfg.HardOutput; hard > 0 && c.Unsent()+n > hard {
+	if hard := c.lp.hard; hard > 0 && c.Unsent()+n > hard {
 		c.overLimit = true
 		c.dropOut()
 		c.queue() // closed in beforeSleep, or after the running callback

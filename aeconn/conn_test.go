@@ -171,3 +171,21 @@ func TestDialData(t *testing.T) {
 	require.Len(t, seen, 3)
 	require.ErrorIs(t, cl.Loops()[0].Post(nil), aeloop.ErrNilFunc)
 }
+
+// An IPv6-only listener ("tcp6") on ::1, where the machine has IPv6.
+func TestTCP6(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	srv, err := aeconn.New(aeconn.Config{Listen: []aeconn.Listen{{Network: "tcp6", Addr: "[::1]:0"}, {Network: "tcp", Addr: "127.0.0.1:0"}}},
+		aeconn.Handler[int]{OnData: echoLines[int]})
+	require.NoError(t, err)
+	serve(t, srv)
+	addrs := srv.Addrs()
+	require.Len(t, addrs, 2)
+	require.True(t, strings.HasPrefix(addrs[0], "[::1]:"), addrs[0])
+	roundTrip(t, addrs[0], "six")
+	roundTrip(t, addrs[1], "four")
+}

@@ -20,6 +20,7 @@ type Loop[T any] struct {
 	l     *aeloop.Loop
 	edge  bool
 	buf   []byte     // the read buffer every conn of the loop reads into
+	hard  int        // Config.HardOutput
 	conns []*Conn[T] // open conns; Conn.idx is the position
 	now   int64      // the clock (ns since epoch) when the last poll returned
 	epoch time.Time
@@ -79,7 +80,7 @@ func newLoop[T any](s *Server[T], id int) (*Loop[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	lp := &Loop[T]{s: s, id: id, l: l, edge: edge, buf: make([]byte, s.cfg.ReadBuffer),
+	lp := &Loop[T]{s: s, id: id, l: l, edge: edge, buf: make([]byte, s.cfg.ReadBuffer), hard: max(s.cfg.HardOutput, 0),
 		epoch: time.Now(), retryTimer: -1, cronTimer: -1}
 	l.SetBeforeSleep(func(*aeloop.Loop) { lp.beforeSleep() })
 	// The clock, read once per iteration for every conn it serves.
@@ -113,13 +114,18 @@ func (lp *Loop[T]) Edge() bool { return lp.edge }
 func (lp *Loop[T]) Conns() int { return len(lp.conns) }
 
 // Post runs fn on the loop's goroutine (aeloop's Post): the way other
-// goroutines write to a conn or dial. Safe from any goroutine; ErrClosed
-// (mux.ErrClosed) once the loop is closed.
+// goroutines write to a conn or dial. Safe from any goroutine. Once the
+// loop is closed it returns an error matching ErrClosed and mux.ErrClosed,
+// and fn does not run; a nil fn is aeloop.ErrNilFunc.
 func (lp *Loop[T]) Post(fn func(lp *Loop[T])) error {
 	if fn == nil {
 		return aeloop.ErrNilFunc
 	}
-	return lp.l.Post(func(*aeloop.Loop) { fn(lp) })
+	err := lp.l.Post(func(*aeloop.Loop) { fn(lp) })
+	if errors.Is(err, mux.ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
 }
 
 // fit grows the loop's set size when fd is beyond it, doubling it at

@@ -264,10 +264,11 @@ func (s *Server[T]) closeAll() error {
 
 // Dial starts a connection to address on one of the loops, in turn, as
 // Loop.Dial does; safe from any goroutine. Its outcome reaches OnOpen or
-// OnClose. It returns ErrClosed when the loop is closed.
+// OnClose; an error Loop.Dial returns at once reaches OnError. It returns
+// an error matching ErrClosed (and mux.ErrClosed) when the loop is closed.
 func (s *Server[T]) Dial(network, address string, timeout time.Duration, data T) error {
 	lp := s.loops[int(s.next.Add(1)-1)%len(s.loops)]
-	return lp.l.Post(func(*aeloop.Loop) {
+	return lp.Post(func(lp *Loop[T]) {
 		if _, err := lp.Dial(network, address, timeout, data); err != nil && !lp.closing {
 			s.report(fmt.Errorf("aeconn: dial %s %s: %w", network, address, err))
 		}

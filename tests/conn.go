@@ -66,7 +66,8 @@ const connLimit = 60 * time.Second
 //     unsent output, with half a request) closes every one (OnClose gets
 //     ErrClosed) and leaves no fd of the server open.
 //   - Scale/TenThousand: 10,000 connections through one loop, as many at
-//     once as the fd limit allows, each with a request and its reply.
+//     once as the fd limit allows, each with a request and its reply (on
+//     Windows 2,000, 1,000 at once: see connTotal).
 //   - Dial/ToServer: a client Server's Loop.Dial connects to the server,
 //     writes before the connection is made, and gets its replies through
 //     OnData; a dial to a closed port closes with ECONNREFUSED.
@@ -628,14 +629,14 @@ func connServerClose(t *testing.T, cs *connSuite) {
 }
 
 func connTenThousand(t *testing.T, cs *connSuite) {
-	const total = 10000
+	const total = connTotal
 	ls := cs.start(func(cfg *aeconn.Config) { cfg.Loops = 1 }, nil)
 	// Each conn is two fds here (the client's and the server's).
 	room := int(raiseNofile()) - len(fdSet()) - 256
 	wave := min(total, room/2, connWave)
 	require.Greater(t, wave, 100, "the fd limit leaves room for too few conns")
 	if wave < total {
-		t.Logf("%d conns at once (the fd limit), %d in all", wave, total)
+		t.Logf("%d conns at once (what the fd limit and the OS allow), %d in all", wave, total)
 	}
 	done := 0
 	for done < total {

@@ -19,5 +19,8 @@ const (
 // fd limit may allow fewer).
 const connWave = 10000
 
+// connTotal is how many conns Scale/TenThousand makes in all.
+const connTotal = 10000
+
 func openFds() []int     { return fdtest.OpenFds() }
 func fdOpen(fd int) bool { return fdtest.IsOpen(fd) }
