@@ -445,7 +445,7 @@ func connInputLimit(t *testing.T, cs *connSuite) {
 }
 
 func connIdle(t *testing.T, cs *connSuite) {
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond
 	ls := cs.start(func(cfg *aeconn.Config) {
 		cfg.IdleTimeout = idle
 		cfg.CronInterval = 20 * time.Millisecond
@@ -463,7 +463,7 @@ func connIdle(t *testing.T, cs *connSuite) {
 	for time.Now().Before(deadline) {
 		send(t, busy, "ECHO b\n")
 		recv(t, busy, 2, soon)
-		time.Sleep(idle / 6)
+		time.Sleep(idle / 10)
 	}
 	// Both idle ones are gone; the busy one is served.
 	for range 2 {
@@ -643,11 +643,11 @@ func connTenThousand(t *testing.T, cs *connSuite) {
 		n := min(wave, total-done)
 		conns := make([]net.Conn, 0, n)
 		for i := range n {
-			c, err := net.DialTimeout("tcp", ls.addr, 4*soon)
+			c, err := net.DialTimeout("tcp", ls.addr, 10*soon)
 			require.NoError(t, err, "conn %d", done+i)
 			conns = append(conns, c)
 		}
-		ls.waitClients(t, n, 4*soon)
+		ls.waitClients(t, n, 10*soon)
 		for i, c := range conns {
 			c.SetWriteDeadline(time.Now().Add(soon))
 			_, err := io.WriteString(c, "ECHO "+strconv.Itoa(done+i)+"\n")
@@ -655,10 +655,10 @@ func connTenThousand(t *testing.T, cs *connSuite) {
 		}
 		for i, c := range conns {
 			want := strconv.Itoa(done+i) + "\n"
-			require.Equal(t, want, string(recv(t, c, len(want), 2*soon)), "conn %d", done+i)
+			require.Equal(t, want, string(recv(t, c, len(want), 10*soon)), "conn %d", done+i)
 			c.Close()
 		}
-		ls.waitClients(t, 0, 4*soon)
+		ls.waitClients(t, 0, 10*soon)
 		done += n
 	}
 	require.EqualValues(t, total, ls.opened.Load())
