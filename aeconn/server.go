@@ -18,8 +18,9 @@ import (
 )
 
 // Handler is what a Server calls, on the loop goroutine of the conn
-// concerned. Only OnData is required. No callback may block: the loop
-// waits for it, and so do all its conns.
+// concerned (except OnClose for the conns Server.Close closes: that runs on
+// Close's goroutine, once the loops have stopped). Only OnData is required.
+// No callback may block: the loop waits for it, and so do all its conns.
 type Handler[T any] struct {
 	// OnOpen is called once a conn is accepted, or connected by Dial,
 	// before its first OnData. It may set c.Data, write and close.
