@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ const connLimit = 60 * time.Second
 //   - Write/SlowReader: a client pipelines requests for 16 MiB of replies
 //     and reads slowly; it gets every byte, and the server's unsent output
 //     never passes SoftOutput plus the replies to one read.
+//   - Write/ResumeKeptInput: a handler that stops consuming while the conn
+//     is Full gets the input it left once the output drains: 64 pipelined
+//     requests for 256 KiB each all get their replies, in order, and the
+//     unsent output never passes SoftOutput plus one reply.
 //   - Limits/HardOutput: a conn whose unsent output passes HardOutput is
 //     closed with ErrOutputLimit, from one large reply or from many small
 //     ones a client does not read.
@@ -81,6 +86,7 @@ func RunConn(t *testing.T, configure ConnConfigurer) {
 	}{
 		{"Read/SplitEveryByte", connSplitEveryByte},
 		{"Write/SlowReader", connSlowReader},
+		{"Write/ResumeKeptInput", connResumeKeptInput},
 		{"Limits/HardOutput", connHardOutput},
 		{"Limits/Input", connInputLimit},
 		{"Limits/Idle", connIdle},
@@ -393,6 +399,37 @@ func connSlowReader(t *testing.T, cs *connSuite) {
 	peak := ls.peakUnsent.Load()
 	t.Logf("peak unsent output %d bytes for %d MiB of replies (bound %d)", peak, total>>20, bound)
 	require.LessOrEqual(t, peak, bound, "unsent output beyond the soft limit plus one read's replies")
+}
+
+func connResumeKeptInput(t *testing.T, cs *connSuite) {
+	const (
+		soft  = 512 << 10
+		reply = 256 << 10
+		n     = 64
+	)
+	ls := cs.start(func(cfg *aeconn.Config) { cfg.SoftOutput = soft }, nil)
+	c := ls.dial(t)
+	reqs := ""
+	for i := range n {
+		reqs += "ECHO " + strconv.Itoa(i) + "\nBIG " + strconv.Itoa(reply) + "\n"
+	}
+	send(t, c, reqs) // 1.1 KiB of requests: all in the server's first read
+	want := bigReply(reply)
+	c.SetReadDeadline(time.Now().Add(connLimit / 2))
+	r := bufio.NewReaderSize(c, 64<<10)
+	buf := make([]byte, len(want))
+	for i := range n {
+		line, err := r.ReadString('\n')
+		require.NoError(t, err, "reply %d", i)
+		require.Equal(t, strconv.Itoa(i)+"\n", line, "replies out of order")
+		_, err = io.ReadFull(r, buf)
+		require.NoError(t, err, "reply %d", i)
+		require.True(t, bytes.Equal(want, buf), "reply %d differs", i)
+		time.Sleep(time.Millisecond)
+	}
+	peak := ls.peakUnsent.Load()
+	t.Logf("peak unsent output %d bytes (bound %d)", peak, soft+reply+64)
+	require.LessOrEqual(t, peak, int64(soft+reply+64))
 }
 
 func connHardOutput(t *testing.T, cs *connSuite) {
