@@ -95,8 +95,8 @@ awk '
 	/^ *--- (PASS|FAIL|SKIP):/ {
 		n = split($3, part, "/"); be = "-"
 		for (i = 1; i <= n; i++) if (part[i] ~ /^(iocp|odd-reverse-split|broken-.*)$/) be = part[i] " (" part[1] ")"
-		if (n == 2 && part[1] ~ /^Test(Poller|Loop)$/) next # the backend level of a suite: its scenarios count
-		if (n == 3 && part[1] == "TestConn") next # and of RunConn, per backend and mode
+		if (n == 2 && part[1] ~ /^Test(Poller|Loop|Conn)$/) next # the backend level of a suite: its scenarios count
+		if (n == 3 && part[1] == "TestConn") next # and the mode level of RunConn
 		count[be "|" $2]++
 	}
 	/^(ok|FAIL)[ \t]+github.com\// {
