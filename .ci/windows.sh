@@ -14,10 +14,11 @@ cd "$(dirname "$0")/.."
 # it skips, or checks the refusal instead.
 pkgs=(./...)
 # The packages whose tests run under Wine: the conformance suite (tests)
-# runs RunPoller and RunLoop on iocp; anet and aeserver run their own.
+# runs RunPoller, RunLoop and RunConn on iocp; anet, aeconn and aeserver
+# run their own.
 # (examples/aewrk's tests hand sockets to package net, which anet cannot
 # do on Windows: they run on unix only.)
-test_pkgs=(. ./event ./aeloop ./tests ./internal/resp ./internal/winsock ./anet ./cmd/aeserver)
+test_pkgs=(. ./event ./aeloop ./tests ./internal/resp ./internal/winsock ./anet ./aeconn ./cmd/aeserver)
 
 WINE=/usr/lib/wine/wine64
 WINESERVER=/usr/lib/wine/wineserver64
@@ -94,7 +95,8 @@ awk '
 	/^ *--- (PASS|FAIL|SKIP):/ {
 		n = split($3, part, "/"); be = "-"
 		for (i = 1; i <= n; i++) if (part[i] ~ /^(iocp|odd-reverse-split|broken-.*)$/) be = part[i] " (" part[1] ")"
-		if (n == 2 && part[1] ~ /^Test(Poller|Loop)$/) next # the backend level of a suite: its scenarios count
+		if (n == 2 && part[1] ~ /^Test(Poller|Loop|Conn)$/) next # the backend level of a suite: its scenarios count
+		if (n == 3 && part[1] == "TestConn") next # and the mode level of RunConn
 		count[be "|" $2]++
 	}
 	/^(ok|FAIL)[ \t]+github.com\// {

@@ -1,7 +1,9 @@
 // Package tests is the conformance suite of aemux: exported functions that
 // take a constructor and check, one named subtest per scenario, what every
 // backend must show. RunPoller checks a mux.Poller, RunLoop an
-// aeloop.Loop; the scenarios are listed below.
+// aeloop.Loop; the scenarios are listed below. RunConn checks the
+// connection layer, package aeconn, on Servers of a given backend and mode;
+// its scenarios are listed in its own documentation.
 //
 // The package's own tests run both suites once per name in mux.Backends()
 // (epoll and poll on Linux, epoll, kqueue and poll there with -tags

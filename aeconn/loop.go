@@ -1,0 +1,411 @@
+package aeconn
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aemux/mux"
+	"github.com/aemux/mux/aeloop"
+	"github.com/aemux/mux/anet"
+	"github.com/aemux/mux/event"
+)
+
+// Loop is one event loop of a Server with its conns. Everything on it runs
+// on its goroutine; other goroutines reach it through Post.
+type Loop[T any] struct {
+	s     *Server[T]
+	id    int
+	l     *aeloop.Loop
+	edge  bool
+	buf   []byte     // the read buffer every conn of the loop reads into
+	hard  int        // Config.HardOutput
+	conns []*Conn[T] // open conns; Conn.idx is the position
+	now   int64      // the clock (ns since epoch) when the last poll returned
+	epoch time.Time
+
+	listeners    []listener
+	acceptPaused bool
+	retryTimer   int64
+
+	// Conns with output to send before the next poll (Redis's
+	// clients_pending_write).
+	pending []*Conn[T]
+	// Edge-triggered readiness comes once per arrival, so what an event
+	// leaves unread must be taken up without one: conns whose last read
+	// filled the buffer, and listeners with connections left after a
+	// batch. beforeSleep serves them once per iteration, as level-triggered
+	// events would, and the next poll does not block while any are left.
+	readAgain   []*Conn[T]
+	readSpare   []*Conn[T]
+	acceptAgain []int
+
+	// Output buffers of conns that sent all they had, for the next conn
+	// that writes: a steady request-reply exchange allocates nothing, and
+	// an idle conn holds no buffer. The cron trims the pool to the most
+	// buffers in use since its last run.
+	free      [][]byte
+	outInUse  int
+	outPeak   int
+	cronTimer int64
+	closing   bool
+}
+
+// listener is a listening fd of a loop.
+type listener struct {
+	fd    int
+	tcp   bool
+	local bool // this loop's own (the kernel spreads accepts): no hand-off
+}
+
+func newLoop[T any](s *Server[T], id int) (*Loop[T], error) {
+	var opts []mux.Option
+	if s.cfg.Backend != "" {
+		opts = append(opts, mux.WithBackend(s.cfg.Backend))
+	}
+	setsize := min(s.maxClients+reservedFds, 1024)
+	edge := s.cfg.Mode == mux.Edge
+	var l *aeloop.Loop
+	var err error
+	if edge {
+		l, err = aeloop.CreateLoop(setsize, append(opts, mux.WithMode(mux.Edge))...)
+		if errors.Is(err, errors.ErrUnsupported) {
+			edge = false
+		}
+	}
+	if !edge {
+		l, err = aeloop.CreateLoop(setsize, opts...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	lp := &Loop[T]{s: s, id: id, l: l, edge: edge, buf: make([]byte, s.cfg.ReadBuffer), hard: max(s.cfg.HardOutput, 0),
+		epoch: time.Now(), retryTimer: -1, cronTimer: -1}
+	l.SetBeforeSleep(func(*aeloop.Loop) { lp.beforeSleep() })
+	// The clock, read once per iteration for every conn it serves.
+	l.SetAfterSleep(func(*aeloop.Loop) { lp.now = int64(time.Since(lp.epoch)) })
+	every := s.cfg.CronInterval
+	lp.cronTimer, err = l.AddTimer(every, func(*aeloop.Loop, int64, any) time.Duration {
+		lp.cron()
+		return every
+	}, nil, nil)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return lp, nil
+}
+
+// Index returns the loop's position in Server.Loops.
+func (lp *Loop[T]) Index() int { return lp.id }
+
+// AE returns the aeloop.Loop under lp, for timers and fds of the
+// program's own (the loop's hooks and fd handlers of its conns belong to
+// the layer).
+func (lp *Loop[T]) AE() *aeloop.Loop { return lp.l }
+
+// Edge reports whether the loop is edge-triggered (Config.Mode Edge on a
+// backend that has it).
+func (lp *Loop[T]) Edge() bool { return lp.edge }
+
+// Conns returns how many conns the loop has open, dialed ones included.
+// Call it on the loop's goroutine.
+func (lp *Loop[T]) Conns() int { return len(lp.conns) }
+
+// Post runs fn on the loop's goroutine (aeloop's Post): the way other
+// goroutines write to a conn or dial. Safe from any goroutine. Once the
+// loop is closed it returns an error matching ErrClosed and mux.ErrClosed,
+// and fn does not run; a nil fn is aeloop.ErrNilFunc.
+func (lp *Loop[T]) Post(fn func(lp *Loop[T])) error {
+	if fn == nil {
+		return aeloop.ErrNilFunc
+	}
+	err := lp.l.Post(func(*aeloop.Loop) { fn(lp) })
+	if errors.Is(err, mux.ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// fit grows the loop's set size when fd is beyond it, doubling it at
+// least: the loop's tables are indexed by fd (by handle value on Windows).
+func (lp *Loop[T]) fit(fd int) error {
+	if fd < lp.l.SetSize() {
+		return nil
+	}
+	return lp.l.ResizeSetSize(max(2*lp.l.SetSize(), fd+1))
+}
+
+func (lp *Loop[T]) addListener(fd int, tcp bool) error {
+	local := tcp && spreads && len(lp.s.loops) > 1
+	if err := lp.watchListener(fd); err != nil {
+		return err
+	}
+	lp.listeners = append(lp.listeners, listener{fd: fd, tcp: tcp, local: local})
+	return nil
+}
+
+func (lp *Loop[T]) watchListener(fd int) error {
+	if err := lp.fit(fd); err != nil {
+		return err
+	}
+	return lp.l.AddEvent(fd, event.Readable, acceptProc[T], lp)
+}
+
+func acceptProc[T any](_ *aeloop.Loop, fd int, data any, _ event.Mask) {
+	data.(*Loop[T]).accept(fd)
+}
+
+// accept takes up to AcceptBatch connections from the listener fd
+// (acceptTcpHandler).
+func (lp *Loop[T]) accept(fd int) {
+	var ln listener
+	for _, x := range lp.listeners {
+		if x.fd == fd {
+			ln = x
+		}
+	}
+	s := lp.s
+	for i := 0; ; i++ {
+		if i == s.cfg.AcceptBatch {
+			if lp.edge && !slices.Contains(lp.acceptAgain, fd) {
+				lp.acceptAgain = append(lp.acceptAgain, fd)
+			}
+			return
+		}
+		cfd, err := anet.Accept(fd)
+		if err != nil {
+			switch {
+			case err == anet.ErrWouldBlock:
+			case outOfFds(err):
+				lp.pauseAccept(err)
+			default:
+				s.report(fmt.Errorf("aeconn: accept: %w", err))
+			}
+			return
+		}
+		if s.clients.Add(1) > int64(s.maxClients) {
+			s.clients.Add(-1)
+			if s.h.OnReject != nil {
+				s.h.OnReject(cfd)
+			}
+			anet.Close(cfd)
+			continue
+		}
+		if ln.local {
+			lp.adopt(cfd, ln.tcp)
+		} else {
+			s.handOff(lp, cfd, ln.tcp)
+		}
+	}
+}
+
+// pauseAccept stops watching the listeners while the process is out of
+// fds, so that a level-triggered loop does not spin on them; they come back
+// when a conn of this loop closes, or after acceptRetry.
+func (lp *Loop[T]) pauseAccept(err error) {
+	if lp.acceptPaused {
+		return
+	}
+	lp.s.report(fmt.Errorf("%w: %w", ErrAcceptPaused, err))
+	lp.acceptPaused = true
+	for _, ln := range lp.listeners {
+		lp.l.DelEvent(ln.fd, event.Readable)
+	}
+	lp.retryTimer, _ = lp.l.AddTimer(acceptRetry, func(*aeloop.Loop, int64, any) time.Duration {
+		lp.retryTimer = -1
+		lp.resumeAccept()
+		return aeloop.NoMore
+	}, nil, nil)
+}
+
+func (lp *Loop[T]) resumeAccept() {
+	if !lp.acceptPaused || lp.closing {
+		return
+	}
+	lp.acceptPaused = false
+	if lp.retryTimer >= 0 {
+		lp.l.DelTimer(lp.retryTimer)
+		lp.retryTimer = -1
+	}
+	for _, ln := range lp.listeners {
+		if err := lp.watchListener(ln.fd); err != nil {
+			lp.s.report(fmt.Errorf("aeconn: watch listener again: %w", err))
+		}
+		if lp.edge && !slices.Contains(lp.acceptAgain, ln.fd) {
+			// Connections that queued meanwhile make no new edge.
+			lp.acceptAgain = append(lp.acceptAgain, ln.fd)
+		}
+	}
+}
+
+// adopt makes an accepted fd a conn of this loop (counted in clients
+// already).
+func (lp *Loop[T]) adopt(fd int, tcp bool) {
+	if lp.closing {
+		lp.s.clients.Add(-1)
+		anet.Close(fd)
+		return
+	}
+	if tcp && !lp.s.cfg.KeepNagle {
+		anet.TCPNoDelay(fd, true)
+	}
+	c := &Conn[T]{lp: lp, fd: fd, last: lp.now, accepted: true}
+	if err := lp.register(c); err != nil {
+		lp.s.clients.Add(-1)
+		anet.Close(fd)
+		lp.s.report(fmt.Errorf("aeconn: register conn: %w", err))
+		return
+	}
+	lp.add(c)
+	if h := lp.s.h.OnOpen; h != nil {
+		h(c)
+	}
+	if !c.closed {
+		c.afterCallback()
+	}
+}
+
+func (lp *Loop[T]) register(c *Conn[T]) error {
+	if err := lp.fit(c.fd); err != nil {
+		return err
+	}
+	return lp.l.AddEvent(c.fd, event.Readable, readProc[T], c)
+}
+
+func (lp *Loop[T]) add(c *Conn[T]) {
+	c.idx = len(lp.conns)
+	lp.conns = append(lp.conns, c)
+}
+
+// remove takes c out of the conn list.
+func (lp *Loop[T]) remove(c *Conn[T]) {
+	last := lp.conns[len(lp.conns)-1]
+	lp.conns[c.idx] = last
+	last.idx = c.idx
+	lp.conns[len(lp.conns)-1] = nil
+	lp.conns = lp.conns[:len(lp.conns)-1]
+	if len(lp.conns) == 0 && cap(lp.conns) > 1024 {
+		lp.conns = nil
+	}
+}
+
+// beforeSleep serves what edge-triggered events left unread, then sends
+// the output of this iteration straight to the sockets, and watches for
+// writability only where the kernel did not take it all
+// (handleClientsWithPendingWrites).
+func (lp *Loop[T]) beforeSleep() {
+	if lp.edge {
+		lp.serveLeftovers()
+	}
+	// By index: a conn whose reading resumes in flush may queue itself
+	// again, and is flushed in this same pass.
+	for i := 0; i < len(lp.pending); i++ {
+		c := lp.pending[i]
+		lp.pending[i] = nil
+		c.queued = false
+		if c.closed || c.connecting {
+			continue
+		}
+		c.flush()
+		if c.closed || c.writing || c.sent == len(c.out) {
+			continue
+		}
+		if err := lp.l.AddEvent(c.fd, event.Writable, writeProc[T], c); err != nil {
+			c.close(err)
+			continue
+		}
+		c.writing = true
+	}
+	lp.pending = lp.pending[:0]
+}
+
+func (lp *Loop[T]) serveLeftovers() {
+	if fds := lp.acceptAgain; len(fds) > 0 {
+		lp.acceptAgain = nil
+		for _, fd := range fds {
+			if !lp.acceptPaused {
+				lp.accept(fd)
+			}
+		}
+	}
+	again := lp.readAgain
+	lp.readAgain = lp.readSpare[:0]
+	for _, c := range again {
+		c.readAgain = false
+		if c.canRead() {
+			c.readInput()
+		}
+	}
+	clear(again)
+	lp.readSpare = again[:0] // the two lists take turns: nothing allocated
+	lp.l.SetDontWait(len(lp.readAgain) > 0 || len(lp.acceptAgain) > 0)
+}
+
+// cron closes idle conns and trims the buffer pool.
+func (lp *Loop[T]) cron() {
+	if idle := lp.s.cfg.IdleTimeout; idle > 0 {
+		// The iteration's clock, as the conns' activity: a conn served
+		// in this iteration is not idle however long the iteration took.
+		now := lp.now
+		for i := 0; i < len(lp.conns); {
+			c := lp.conns[i]
+			if !c.connecting && time.Duration(now-c.last) > idle {
+				c.close(ErrIdle) // moves the last conn to i
+				continue
+			}
+			i++
+		}
+	}
+	keep := lp.outPeak - lp.outInUse
+	if keep < len(lp.free) {
+		clear(lp.free[keep:])
+		lp.free = lp.free[:keep]
+		if keep == 0 {
+			lp.free = nil
+		}
+	}
+	lp.outPeak = lp.outInUse
+}
+
+// getOut returns an empty output buffer.
+func (lp *Loop[T]) getOut() []byte {
+	lp.outInUse++
+	lp.outPeak = max(lp.outPeak, lp.outInUse)
+	if n := len(lp.free); n > 0 {
+		b := lp.free[n-1]
+		lp.free[n-1] = nil
+		lp.free = lp.free[:n-1]
+		return b
+	}
+	return make([]byte, 0, firstOut)
+}
+
+// putOut takes back a buffer from getOut.
+func (lp *Loop[T]) putOut(b []byte) {
+	lp.outInUse--
+	if cap(b) <= pooledMax && !lp.closing {
+		lp.free = append(lp.free, b[:0])
+	}
+}
+
+// close closes every conn and listener, then the loop; the loop does not
+// run.
+func (lp *Loop[T]) close() error {
+	lp.closing = true
+	for len(lp.conns) > 0 {
+		lp.conns[len(lp.conns)-1].close(ErrClosed)
+	}
+	for _, ln := range lp.listeners {
+		lp.l.DelEvent(ln.fd, event.Readable)
+		anet.Close(ln.fd)
+	}
+	lp.listeners = nil
+	err := lp.l.Close() // runs what was posted: conns handed over are closed
+	if errors.Is(err, mux.ErrClosed) {
+		err = nil
+	}
+	lp.free = nil
+	return err
+}

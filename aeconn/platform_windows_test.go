@@ -1,0 +1,6 @@
+package aeconn_test
+
+const (
+	reusePortSpreads = false
+	unixSockets      = false
+)

@@ -1,0 +1,3 @@
+module peers/nethttp
+
+go 1.26
