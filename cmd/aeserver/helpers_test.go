@@ -72,7 +72,7 @@ func (w *tlog) Write(p []byte) (int, error) {
 
 func testConfig() config {
 	return config{addr: "127.0.0.1:0", backlog: anet.DefaultBacklog, loops: 1, maxClients: 1000, maxBulk: resp.DefaultMaxBulk,
-		maxQuery: defaultMaxQuery, pauseOutput: defaultPauseOutput, hz: defaultHz}
+		maxQuery: defaultMaxQuery, pauseOutput: defaultPauseOutput, maxClientMem: defaultMaxClientMem, hz: defaultHz}
 }
 
 // startServer runs a server on 127.0.0.1 with a free port, configured by
@@ -84,7 +84,9 @@ func startServer(t testing.TB, mod func(*config)) *testServer {
 		mod(&cfg)
 	}
 	w := &tlog{t: t, on: true}
-	cfg.logger = log.New(w, "", 0)
+	if cfg.logger == nil { // mod may give its own
+		cfg.logger = log.New(w, "", 0)
+	}
 	s, err := newServer(cfg)
 	require.NoError(t, err)
 	ts := &testServer{s: s, done: make(chan error, 1)}

@@ -72,6 +72,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 		field("rejected_connections", s.rejected.Load())
 		field("expired_keys", expired)
 		field("evicted_keys", 0)
+		field("evicted_clients", s.evicted.Load())
 		field("keyspace_hits", hits)
 		field("keyspace_misses", misses)
 	})
