@@ -40,12 +40,26 @@
 // yield (see aeloop's package doc).
 //
 // Input is bounded as in Redis: bulk arguments by -proto-max-bulk-len,
-// a client's unparsed input by -client-query-buffer-limit, clients by
-// -maxclients. Malformed requests get Redis's "-ERR Protocol error: ..."
+// a request's arguments to 1024*1024, a client's unparsed input and the
+// argument list parsed from it by -client-query-buffer-limit, clients by
+// -maxclients, which is lowered at start to fit the fd limit. Memory
+// follows the bytes a client sent, never the lengths it declared: a
+// 17-byte request announcing a 512 MiB argument costs a few KiB until the
+// argument comes. Malformed requests get Redis's "-ERR Protocol error: ..."
 // and only that connection is closed. A client that sends faster than it
 // reads is not read from while more than -pause-output bytes of its replies
-// are unsent. When accept fails because the process is out of fds, the
-// server keeps serving its clients and accepts again once fds free up.
+// are unsent, and -maxmemory-clients bounds all clients' buffers together
+// (the largest are evicted). -timeout closes clients that make no progress,
+// reading or taking replies. When accept fails because the process is out
+// of fds anyway, waiting clients get Redis's max-clients error at once (a
+// spare fd is closed to accept them), and the server keeps serving.
+//
+// Attackers cannot stop the loop through the log: lines are written by a
+// goroutine of their own from a bounded queue (dropped and counted when
+// stderr does not keep up), lines that clients cause are limited to 10 a
+// second (the rest counted), client bytes are quoted, and a closed stderr
+// does not kill the process (SIGPIPE is ignored). After a burst, memory is
+// handed back to the OS within seconds (see memory.go).
 //
 // On Windows (windows/amd64) it runs on mux's iocp backend, level-triggered
 // (iocp has no edge mode), with the same commands and replies. -loops
