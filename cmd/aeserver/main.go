@@ -102,7 +102,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.maxQuery, "client-query-buffer-limit", defaultMaxQuery, "longest unparsed input of a client, bytes")
 	fs.IntVar(&cfg.pauseOutput, "pause-output", defaultPauseOutput, "unsent reply bytes above which a client's input is not read (bounds each client; -maxmemory-clients bounds them all)")
 	fs.Int64Var(&cfg.maxClientMem, "maxmemory-clients", defaultMaxClientMem, "as Redis 7's maxmemory-clients: when all clients' buffers (input, arguments, unsent output) together pass this many bytes, "+
-		"the clients with the largest are closed, checked -hz times a second (0: no limit)")
+		"the clients with the largest are closed, checked -hz times a second; 0: no limit, Redis's default, which lets a thousand clients that never read hold gigabytes of replies")
 	fs.IntVar(&cfg.hz, "hz", defaultHz, "serverCron runs per second (expiry, client housekeeping)")
 	fs.DurationVar(&cfg.idle, "timeout", 0, "close clients that make no progress this long, as Redis's timeout: no byte read from them and none of their replies written, "+
 		"so a client that stops reading its replies is closed too (0: never)")

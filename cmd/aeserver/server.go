@@ -51,7 +51,7 @@ const (
 	minReadRoom         = 1 << 10          // a client's own buffer grows when less room is left
 	maxAcceptsPerCall   = 1000             // MAX_ACCEPTS_PER_CALL
 	shrinkQueryAbove    = 32 << 10         // idle query buffers larger than this are freed by the cron
-	defaultMaxClientMem = 512 << 20        // maxmemory-clients
+	defaultMaxClientMem = 1 << 30          // maxmemory-clients: room for one proto-max-bulk-len argument
 	fdLogEvery          = 10 * time.Second // out of fds: one log line per loop this often at most
 	acceptRetry         = 100 * time.Millisecond
 	setsizeReserve      = 128 // CONFIG_FDSET_INCR: fds besides clients (listeners, pollers, stdio)
@@ -583,9 +583,10 @@ func (c *client) readQuery() {
 	// bytes received, or four chunks. A 17-byte "*1\r\n$536870912\r\n..." gets a
 	// buffer of a few KiB, not 1 GiB; an argument that really comes costs
 	// O(log n) copies of itself, as Redis pays for one that is not big.
-	want := max(minReadRoom, min(c.parser.Need(c.qbuf[:c.qlen]), max(c.qlen, readChunk)))
+	need := c.parser.Need(c.qbuf[:c.qlen])
+	want := max(minReadRoom, min(need, max(c.qlen, readChunk)))
 	if len(c.qbuf)-c.qlen < want {
-		c.growQuery(want)
+		c.growQuery(want, need)
 	}
 	n, ok := c.readInto(c.qbuf[c.qlen:])
 	if !ok {
@@ -648,11 +649,18 @@ func (c *client) readInto(buf []byte) (int, bool) {
 }
 
 // growQuery makes room for want more bytes of input; callers bound want
-// by what arrived (see readQuery).
-func (c *client) growQuery(want int) {
+// by what arrived (see readQuery). The buffer doubles, but not past the
+// end of the request when need, what the request still needs, is known
+// and want covers no more than it: the last step of a large argument
+// makes room for exactly the rest, so a 512 MiB argument costs 512 MiB,
+// not 1 GiB (maxmemory-clients counts it).
+func (c *client) growQuery(want, need int) {
 	size := max(len(c.qbuf), minReadRoom)
 	for size-c.qlen < want {
 		size *= 2
+	}
+	if need >= want {
+		size = min(size, c.qlen+need)
 	}
 	nb := make([]byte, size)
 	copy(nb, c.qbuf[:c.qlen])
