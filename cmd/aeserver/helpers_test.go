@@ -228,13 +228,21 @@ func (c *tconn) closedByPeer(within time.Duration) bool {
 			return true
 		}
 		if err != nil {
+			c.t.Logf("closedByPeer: %v", err)
 			return false
 		}
 	}
 }
 
+// isReset reports a connection reset by the peer: "connection reset" and
+// "broken pipe" on Unix, WSAECONNRESET's "forcibly closed" on Windows (a
+// socket closed with unread input sends a reset).
 func isReset(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") || strings.Contains(msg, "forcibly closed")
 }
 
 // eachBackend runs f once per backend built here.
