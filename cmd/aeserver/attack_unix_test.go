@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -282,4 +283,35 @@ func TestMemoryGivenBack(t *testing.T) {
 	t.Logf("RSS idle %d KiB, peak %d MiB, %d KiB %v after the clients left", idle>>10, peak>>20, now>>10, time.Since(start).Round(100*time.Millisecond))
 	assert.LessOrEqual(t, now, 2*idle, "the memory of clients that left is not given back within 10 s")
 	require.Equal(t, "PONG", c.do("PING").Str)
+}
+
+// cpuTime is a process's user+system time, from /proc.
+func cpuTime(t testing.TB, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Skipf("no /proc/PID/stat (%v): cannot tell a spinning server", err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// safeBuffer is a bytes.Buffer for a child's stderr read while it runs.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
