@@ -20,6 +20,28 @@
 // reply within a second), and with -pid the server's peak RSS (VmRSS,
 // sampled every 20 ms). Everything is bounded: -n, -conns and -duration,
 // and every socket has a deadline. Only loopback addresses are accepted.
+//
+// Measured on 2026-12-06 on a 2-core AMD EPYC VM shared with other jobs
+// (noisy: compare within a row group), one fresh server per line, default
+// flags: aeserver before the issue 19 fixes (5f8064b), after them, and
+// redis-server 7.0.15, in one run:
+//
+//	halfclose -n 12000         CLOSE_WAIT left  connected_clients  PING p99
+//	  aeserver before                    9999              10000   21.7 ms
+//	  aeserver after                        0                  1    9.3 ms
+//	  redis-server                          0                  1    8.8 ms
+//	declared -conns 2, 5 s     peak RSS         PING p99 (PINGs answered)
+//	  aeserver before          1255 MiB         3.9 ms (145, 5 lost)
+//	  aeserver after              6 MiB         0.39 ms (4135)
+//	  redis-server               12 MiB         0.48 ms (4170)
+//	argcount -args 100000000 -conns 2, 3 s (refused after: over 1024*1024)
+//	  aeserver before           591 MiB         555 ms
+//	  aeserver after              4 MiB         1.0 ms
+//	  redis-server              618 MiB         9.5 ms
+//	argcount -args 1048576 -conns 2, 5 s (accepted by all three)
+//	  aeserver before           114 MiB         1.1 ms
+//	  aeserver after            113 MiB         0.49 ms
+//	  redis-server              107 MiB         2.7 ms
 package main
 
 import (

@@ -376,5 +376,6 @@ func TestMaxMemoryClients(t *testing.T) {
 		}
 		assert.Equal(t, "PONG", bystander.do("PING").Str)
 		assert.Less(t, connectedClients(t, bystander), hogs+1)
+		assert.Equal(t, "*2\r\n$17\r\nmaxmemory-clients\r\n$7\r\n8388608\r\n", bystander.doRaw("CONFIG", "GET", "maxmemory-clients"))
 	})
 }

@@ -107,6 +107,7 @@ func (s *server) configParams() [][2]string {
 		{"hz", strconv.Itoa(s.cfg.hz)},
 		{"maxclients", strconv.Itoa(s.cfg.maxClients)},
 		{"maxmemory", "0"},
+		{"maxmemory-clients", strconv.FormatInt(s.cfg.maxClientMem, 10)},
 		{"port", port},
 		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.maxBulk, 10)},
 		{"save", ""},

@@ -37,7 +37,7 @@ type config struct {
 	pauseOutput  int           // a client's unsent output above which its input is not read
 	maxClientMem int64         // maxmemory-clients: all clients' buffers together, bytes; 0: no limit
 	hz           int           // serverCron frequency
-	idle         time.Duration // close clients idle this long; 0: never
+	idle         time.Duration // close clients without read or write progress this long; 0: never
 	logger       *log.Logger
 }
 
