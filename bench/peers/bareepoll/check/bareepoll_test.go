@@ -358,40 +358,45 @@ func testSlowReader(t *testing.T, s *server) {
 // for a slow reader. Counting its CPU over a fixed window right after the
 // requests flaked (issue 19): the window could start while the server was
 // still building 16 MiB of replies, slowly under AddressSanitizer and on a
-// machine busy with other work. So the legitimate work is let finish
-// first: the window starts only once the server went settleSpan without a
-// clock tick of CPU (10 s at most; a spinning server never settles, and
-// fails below). Then its CPU over the window is compared with that of a
-// spinning control process over the same window, so that a busy machine,
-// which slows a spinning server and the control alike, cannot make the
-// check fail or pass: an idle server uses next to none of what the
-// control gets.
+// machine busy with other work. So the CPU the server gets is compared
+// with what a spinning control process gets over the same time, which a
+// busy machine slows alike: first the legitimate work is let finish (the
+// window starts once the server went without a clock tick while the
+// control got settleTicks; 10 s at most, a spinning server never settles),
+// then over a window in which the control gets windowTicks, the server
+// must get less than a quarter of the control's share. An idle server gets
+// none.
 func checkIdle(t *testing.T, s *server) {
 	t.Helper()
-	const settleSpan, window = 200 * time.Millisecond, time.Second
-	settled := false
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
-		before := cpuTicks(t, s)
-		time.Sleep(settleSpan)
-		if cpuTicks(t, s) == before {
-			settled = true
-			break
-		}
-	}
+	const settleTicks, windowTicks = 10, 50
 	spin := exec.Command("/bin/sh", "-c", "while :; do :; done")
 	if err := spin.Start(); err != nil {
 		t.Fatalf("start the spinning control: %v", err)
 	}
 	defer func() { _ = spin.Process.Kill(); _ = spin.Wait() }()
-	before, ctlBefore := cpuTicks(t, s), pidTicks(t, spin.Process.Pid)
-	time.Sleep(window)
-	used, ctl := cpuTicks(t, s)-before, pidTicks(t, spin.Process.Pid)-ctlBefore
-	t.Logf("over %v after the server settled (%v): server %d clock ticks, spinning control %d", window, settled, used, ctl)
-	if ctl < 5 {
-		t.Skipf("the spinning control got %d clock ticks in %v: the machine is too busy to tell a spinning server", ctl, window)
+	ctl := func() int { return pidTicks(t, spin.Process.Pid) }
+	// waitCtl sleeps until the control got n more ticks, or until end.
+	waitCtl := func(n int, end time.Time) {
+		for c0 := ctl(); ctl()-c0 < n && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	if used >= 3 && 4*used > ctl {
-		t.Errorf("the server used %d clock ticks of CPU in %v while waiting for a slow reader, a spinning process %d", used, window, ctl)
+	settled := false
+	for end := time.Now().Add(10 * time.Second); !settled && time.Now().Before(end); {
+		before := cpuTicks(t, s)
+		waitCtl(settleTicks, end)
+		settled = cpuTicks(t, s) == before
+	}
+	start, before, ctlBefore := time.Now(), cpuTicks(t, s), ctl()
+	waitCtl(windowTicks, start.Add(10*time.Second))
+	used, got := cpuTicks(t, s)-before, ctl()-ctlBefore
+	took := time.Since(start).Round(time.Millisecond)
+	t.Logf("over %v after the server settled (%v): server %d clock ticks, spinning control %d", took, settled, used, got)
+	if got < settleTicks {
+		t.Skipf("the spinning control got %d clock ticks in %v: the machine is too busy to tell a spinning server", got, took)
+	}
+	if used >= 3 && 4*used > got {
+		t.Errorf("the server used %d clock ticks of CPU in %v while waiting for a slow reader, a spinning process %d", used, took, got)
 	}
 }
 
