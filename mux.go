@@ -233,7 +233,11 @@ const (
 	// default, and ae's only mode).
 	Level Mode = iota
 	// Edge reports an fd once per change to ready; read or write until
-	// EAGAIN before waiting again. Not every backend has it (Caps.Edge).
+	// EAGAIN before waiting again. A short read may be taken as the end of
+	// the input only when the report carried no Hangup: a FIN that came
+	// with the data is reported once, with it, and must still be read
+	// (see aeloop's "Edge-triggered handlers"). Not every backend has it
+	// (Caps.Edge).
 	Edge
 	// Oneshot reports an fd once and then disarms it until the next Add for
 	// it, which re-arms it even when its mask does not change.

@@ -179,6 +179,22 @@
 // picks the backend, and WithMode should stay at its default, Level, which
 // is the only mode ae's rules were written for.
 //
+// # Edge-triggered handlers
+//
+// With mux.WithMode(mux.Edge) an fd is reported once per change, not at
+// every poll while it stays ready, so a read handler must not leave input
+// behind without a way back to it: read until EAGAIN, or take a short read
+// as "nothing left" only when the fired mask has no Hangup. A peer that
+// sends a request and closes (or shuts down its side) at once delivers the
+// data and the FIN in one event: a short read takes the data, the end of
+// stream is still queued, and no event will report it again. A handler
+// that then stops reading leaves the socket in CLOSE_WAIT for good. So when
+// Hangup is in the mask, keep reading (now, or from a hook before the next
+// poll, with SetDontWait) until read returns 0 or an error. The same holds
+// for a handler that stops reading for a while (output back-pressure):
+// remember the Hangup. Every backend with Edge (epoll, kqueue) reports it
+// (mux.Caps.HalfClose); cmd/aeserver's client.moreToRead follows this.
+//
 // # ProcessEvents, step by step
 //
 // ProcessEvents follows ae's aeProcessEvents, with posted functions added

@@ -72,7 +72,7 @@ func (w *tlog) Write(p []byte) (int, error) {
 
 func testConfig() config {
 	return config{addr: "127.0.0.1:0", backlog: anet.DefaultBacklog, loops: 1, maxClients: 1000, maxBulk: resp.DefaultMaxBulk,
-		maxQuery: defaultMaxQuery, pauseOutput: defaultPauseOutput, hz: defaultHz}
+		maxQuery: defaultMaxQuery, pauseOutput: defaultPauseOutput, maxClientMem: defaultMaxClientMem, hz: defaultHz}
 }
 
 // startServer runs a server on 127.0.0.1 with a free port, configured by
@@ -84,7 +84,9 @@ func startServer(t testing.TB, mod func(*config)) *testServer {
 		mod(&cfg)
 	}
 	w := &tlog{t: t, on: true}
-	cfg.logger = log.New(w, "", 0)
+	if cfg.logger == nil { // mod may give its own
+		cfg.logger = log.New(w, "", 0)
+	}
 	s, err := newServer(cfg)
 	require.NoError(t, err)
 	ts := &testServer{s: s, done: make(chan error, 1)}
@@ -226,13 +228,21 @@ func (c *tconn) closedByPeer(within time.Duration) bool {
 			return true
 		}
 		if err != nil {
+			c.t.Logf("closedByPeer: %v", err)
 			return false
 		}
 	}
 }
 
+// isReset reports a connection reset by the peer: "connection reset" and
+// "broken pipe" on Unix, WSAECONNRESET's "forcibly closed" on Windows (a
+// socket closed with unread input sends a reset).
 func isReset(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") || strings.Contains(msg, "forcibly closed")
 }
 
 // eachBackend runs f once per backend built here.

@@ -72,6 +72,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 		field("rejected_connections", s.rejected.Load())
 		field("expired_keys", expired)
 		field("evicted_keys", 0)
+		field("evicted_clients", s.evicted.Load())
 		field("keyspace_hits", hits)
 		field("keyspace_misses", misses)
 	})
@@ -106,6 +107,7 @@ func (s *server) configParams() [][2]string {
 		{"hz", strconv.Itoa(s.cfg.hz)},
 		{"maxclients", strconv.Itoa(s.cfg.maxClients)},
 		{"maxmemory", "0"},
+		{"maxmemory-clients", strconv.FormatInt(s.cfg.maxClientMem, 10)},
 		{"port", port},
 		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.maxBulk, 10)},
 		{"save", ""},

@@ -40,12 +40,26 @@
 // yield (see aeloop's package doc).
 //
 // Input is bounded as in Redis: bulk arguments by -proto-max-bulk-len,
-// a client's unparsed input by -client-query-buffer-limit, clients by
-// -maxclients. Malformed requests get Redis's "-ERR Protocol error: ..."
+// a request's arguments to 1024*1024, a client's unparsed input and the
+// argument list parsed from it by -client-query-buffer-limit, clients by
+// -maxclients, which is lowered at start to fit the fd limit. Memory
+// follows the bytes a client sent, never the lengths it declared: a
+// 17-byte request announcing a 512 MiB argument costs a few KiB until the
+// argument comes. Malformed requests get Redis's "-ERR Protocol error: ..."
 // and only that connection is closed. A client that sends faster than it
 // reads is not read from while more than -pause-output bytes of its replies
-// are unsent. When accept fails because the process is out of fds, the
-// server keeps serving its clients and accepts again once fds free up.
+// are unsent, and -maxmemory-clients bounds all clients' buffers together
+// (the largest are evicted). -timeout closes clients that make no progress,
+// reading or taking replies. When accept fails because the process is out
+// of fds anyway, waiting clients get Redis's max-clients error at once (a
+// spare fd is closed to accept them), and the server keeps serving.
+//
+// Attackers cannot stop the loop through the log: lines are written by a
+// goroutine of their own from a bounded queue (dropped and counted when
+// stderr does not keep up), lines that clients cause are limited to 10 a
+// second (the rest counted), client bytes are quoted, and a closed stderr
+// does not kill the process (SIGPIPE is ignored). After a burst, memory is
+// handed back to the OS within seconds (see memory.go).
 //
 // On Windows (windows/amd64) it runs on mux's iocp backend, level-triggered
 // (iocp has no edge mode), with the same commands and replies. -loops
@@ -86,15 +100,22 @@ func run(args []string) int {
 	fs.IntVar(&cfg.maxClients, "maxclients", defaultMaxClients, "connected clients at most")
 	fs.Int64Var(&cfg.maxBulk, "proto-max-bulk-len", 512<<20, "longest bulk argument, bytes")
 	fs.IntVar(&cfg.maxQuery, "client-query-buffer-limit", defaultMaxQuery, "longest unparsed input of a client, bytes")
-	fs.IntVar(&cfg.pauseOutput, "pause-output", defaultPauseOutput, "unsent reply bytes above which a client's input is not read")
+	fs.IntVar(&cfg.pauseOutput, "pause-output", defaultPauseOutput, "unsent reply bytes above which a client's input is not read (bounds each client; -maxmemory-clients bounds them all)")
+	fs.Int64Var(&cfg.maxClientMem, "maxmemory-clients", defaultMaxClientMem, "as Redis 7's maxmemory-clients: when all clients' buffers (input, arguments, unsent output) together pass this many bytes, "+
+		"the clients with the largest are closed, checked -hz times a second; 0: no limit, Redis's default, which lets a thousand clients that never read hold gigabytes of replies")
 	fs.IntVar(&cfg.hz, "hz", defaultHz, "serverCron runs per second (expiry, client housekeeping)")
-	fs.DurationVar(&cfg.idle, "timeout", 0, "close clients idle this long (0: never)")
+	fs.DurationVar(&cfg.idle, "timeout", 0, "close clients that make no progress this long, as Redis's timeout: no byte read from them and none of their replies written, "+
+		"so a client that stops reading its replies is closed too (0: never)")
 	quiet := fs.Bool("quiet", false, "log nothing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg.unixPerm = os.FileMode(perm)
+	// A write to a closed stderr fails with EPIPE instead of killing the
+	// process (the log ignores its errors): a log reader going away must
+	// not take the server down.
+	signal.Ignore(syscall.SIGPIPE)
 	if !*quiet {
 		cfg.logger = log.New(os.Stderr, "aeserver: ", log.LstdFlags)
 	}
@@ -165,8 +186,11 @@ func explicit(fs *flag.FlagSet, name string) bool {
 
 // checkConfig validates the flags and fits maxclients to the fd limit, as
 // Redis's adjustOpenFilesLimit does: it raises the soft RLIMIT_NOFILE to
-// the hard one and, unless maxclients was given explicitly, lowers
-// maxclients to what the limit allows, keeping 32 fds for the server.
+// the hard one and, if that is still short of maxclients plus the fds the
+// server keeps for itself (fdReserve), lowers maxclients to what the limit
+// allows, given or not, and logs that once. A client past maxclients then
+// gets Redis's "max number of clients reached" rather than a connection
+// left in the backlog because accept failed with EMFILE.
 func checkConfig(cfg *config, maxClientsGiven bool) error {
 	switch {
 	case cfg.backlog < 1:
@@ -183,25 +207,37 @@ func checkConfig(cfg *config, maxClientsGiven bool) error {
 		return fmt.Errorf("-client-query-buffer-limit %d: want 1024 or more", cfg.maxQuery)
 	case cfg.pauseOutput < 1:
 		return fmt.Errorf("-pause-output %d: want 1 or more", cfg.pauseOutput)
+	case cfg.maxClientMem < 0:
+		return fmt.Errorf("-maxmemory-clients %d: want 0 (no limit) or more", cfg.maxClientMem)
 	case cfg.hz < 1 || cfg.hz > 500:
 		return fmt.Errorf("-hz %d: want 1 to 500", cfg.hz)
 	}
-	const reserved = 32
+	reserved := fdReserve(cfg.loops)
 	limit, ok := fdLimit()
 	if !ok {
 		return nil // nothing to adjust to
 	}
 	if uint64(cfg.maxClients)+reserved > limit {
-		if maxClientsGiven {
-			if cfg.logger != nil {
-				cfg.logger.Printf("warning: -maxclients %d is above what the fd limit %d allows; accepts may fail with EMFILE", cfg.maxClients, limit)
-			}
-			return nil
-		}
 		if limit <= reserved {
-			return fmt.Errorf("the fd limit %d leaves no room for clients", limit)
+			return fmt.Errorf("the fd limit %d leaves no room for clients (the server keeps %d fds)", limit, reserved)
+		}
+		from := "the default"
+		if maxClientsGiven {
+			from = "-maxclients"
+		}
+		if cfg.logger != nil {
+			// Once, at start, before the loops run (a blocked stderr
+			// cannot stop a loop here).
+			cfg.logger.Printf("maxclients lowered from %d (%s) to %d to fit the fd limit %d (ulimit -n), %d fds kept for the server; raise the limit for more clients",
+				cfg.maxClients, from, limit-reserved, limit, reserved)
 		}
 		cfg.maxClients = int(limit - reserved)
 	}
 	return nil
 }
+
+// fdReserve is the fds the server keeps besides its clients' when fitting
+// maxclients to the fd limit: Redis's 32 (stdio, listeners, logs) and 16
+// per loop (its poller, waker and spare fd; libkqueue's kqueue takes about
+// a dozen of its own).
+func fdReserve(loops int) uint64 { return 32 + 16*uint64(loops) }

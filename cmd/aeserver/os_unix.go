@@ -28,3 +28,20 @@ func fdLimit() (limit uint64, ok bool) {
 
 // outOfFds reports whether an accept failed for want of fds.
 func outOfFds(err error) bool { return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) }
+
+// openSpare opens the fd that shed closes to accept a connection when the
+// process is out of fds; -1 when none can be opened.
+func openSpare() int {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// closeSpare closes a spare fd (openSpare); -1 is ignored.
+func closeSpare(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}

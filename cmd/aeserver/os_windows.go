@@ -19,3 +19,10 @@ func fdLimit() (limit uint64, ok bool) { return 0, false }
 func outOfFds(err error) bool {
 	return errors.Is(err, windows.WSAEMFILE) || errors.Is(err, windows.WSAENOBUFS)
 }
+
+// openSpare: Windows has no fd limit to keep a spare fd for; out of
+// sockets (WSAENOBUFS), accepting pauses instead (see shed).
+func openSpare() int { return -1 }
+
+// closeSpare does nothing: there are no spare fds on Windows.
+func closeSpare(int) {}

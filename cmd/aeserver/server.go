@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log"
@@ -22,35 +23,38 @@ import (
 
 // config is the server's configuration, from the command line.
 type config struct {
-	addr        string        // TCP address; "" for none
-	backlog     int           // listen(2) backlog (tcp-backlog)
-	unixPath    string        // Unix socket path; "" for none
-	unixPerm    os.FileMode   // its permissions
-	backend     string        // "" for the platform default
-	level       bool          // level-triggered readiness even where edge-triggered is available
-	acceptBatch int           // connections accepted per listener event at most; 0: maxAcceptsPerCall
-	loops       int           // event loops, each on its own OS thread
-	maxClients  int           // connected clients at most
-	maxBulk     int64         // proto-max-bulk-len
-	maxQuery    int           // client-query-buffer-limit
-	pauseOutput int           // a client's unsent output above which its input is not read
-	hz          int           // serverCron frequency
-	idle        time.Duration // close clients idle this long; 0: never
-	logger      *log.Logger
+	addr         string        // TCP address; "" for none
+	backlog      int           // listen(2) backlog (tcp-backlog)
+	unixPath     string        // Unix socket path; "" for none
+	unixPerm     os.FileMode   // its permissions
+	backend      string        // "" for the platform default
+	level        bool          // level-triggered readiness even where edge-triggered is available
+	acceptBatch  int           // connections accepted per listener event at most; 0: maxAcceptsPerCall
+	loops        int           // event loops, each on its own OS thread
+	maxClients   int           // connected clients at most
+	maxBulk      int64         // proto-max-bulk-len
+	maxQuery     int           // client-query-buffer-limit
+	pauseOutput  int           // a client's unsent output above which its input is not read
+	maxClientMem int64         // maxmemory-clients: all clients' buffers together, bytes; 0: no limit
+	hz           int           // serverCron frequency
+	idle         time.Duration // close clients without read or write progress this long; 0: never
+	logger       *log.Logger
 }
 
 // Defaults, as in redis.conf where Redis has the setting.
 const (
-	defaultMaxClients  = 10000
-	defaultMaxQuery    = 1 << 30
-	defaultPauseOutput = 1 << 20
-	defaultHz          = 10
-	readChunk          = 16 << 10 // PROTO_IOBUF_LEN: one read, into the loop's buffer
-	minReadRoom        = 1 << 10  // a client's own buffer grows when less room is left
-	maxAcceptsPerCall  = 1000     // MAX_ACCEPTS_PER_CALL
-	shrinkQueryAbove   = 32 << 10 // idle query buffers larger than this are freed by the cron
-	acceptRetry        = 100 * time.Millisecond
-	setsizeReserve     = 128 // CONFIG_FDSET_INCR: fds besides clients (listeners, pollers, stdio)
+	defaultMaxClients   = 10000
+	defaultMaxQuery     = 1 << 30
+	defaultPauseOutput  = 1 << 20
+	defaultHz           = 10
+	readChunk           = 16 << 10         // PROTO_IOBUF_LEN: one read, into the loop's buffer
+	minReadRoom         = 1 << 10          // a client's own buffer grows when less room is left
+	maxAcceptsPerCall   = 1000             // MAX_ACCEPTS_PER_CALL
+	shrinkQueryAbove    = 32 << 10         // idle query buffers larger than this are freed by the cron
+	defaultMaxClientMem = 1 << 30          // maxmemory-clients: room for one proto-max-bulk-len argument
+	fdLogEvery          = 10 * time.Second // out of fds: one log line per loop this often at most
+	acceptRetry         = 100 * time.Millisecond
+	setsizeReserve      = 128 // CONFIG_FDSET_INCR: fds besides clients (listeners, pollers, stdio)
 )
 
 // server is the process-wide state: the keyspace, the loops and the
@@ -68,6 +72,11 @@ type server struct {
 	rejected     atomic.Uint64 // rejected_connections
 	opsPerSec    atomic.Int64
 
+	evicted atomic.Uint64 // evicted_clients: closed for maxmemory-clients
+
+	log *logger  // asynchronous, rate-limited (see log.go)
+	mem memCheck // gives freed memory back to the OS (loop 0's cron)
+
 	stopOnce sync.Once
 }
 
@@ -84,7 +93,14 @@ type evloop struct {
 	now     time.Time       // when the last poll returned (the command time)
 	clients map[*client]struct{}
 
-	acceptPaused bool // EMFILE/ENFILE: listeners deregistered until fds free up
+	acceptPaused bool // EMFILE/ENFILE and no spare fd: listeners deregistered until fds free up
+	spare        int  // an fd kept open to be closed when accept fails with EMFILE (see shed), or -1
+	lastFdLog    time.Time
+
+	// clientMem is the memory of this loop's clients' buffers, as the
+	// cron last summed it; maxmemory-clients compares the sum over the
+	// loops with its limit.
+	clientMem atomic.Int64
 
 	// Edge-triggered readiness (the default where the backend has it) is
 	// reported once per arrival, not for as long as input waits, so what
@@ -146,6 +162,7 @@ type client struct {
 	readPaused      bool // Readable deregistered: too much unsent output
 	closeAfterReply bool // QUIT or a protocol error: close once obuf is sent
 	filled          bool // the last read filled the buffer it was given
+	hup             bool // the backend reported a hang-up: read until the end of stream (Edge)
 	readAgain       bool // in lp.readAgain
 	closed          bool
 }
@@ -157,7 +174,7 @@ func newServer(cfg config) (*server, error) {
 	if cfg.addr == "" && cfg.unixPath == "" {
 		return nil, errNoListener
 	}
-	s := &server{cfg: cfg, db: newDB(), start: time.Now()}
+	s := &server{cfg: cfg, db: newDB(), start: time.Now(), log: newLogger(cfg.logger)}
 	for i := 0; i < cfg.loops; i++ {
 		lp, err := s.newLoop(i)
 		if err != nil {
@@ -191,7 +208,7 @@ func (s *server) newLoop(id int) (*evloop, error) {
 		return nil, err
 	}
 	lp := &evloop{srv: s, id: id, l: l, edge: edge, tcp: -1, unix: -1, retryTimer: -1, now: time.Now(),
-		clients: make(map[*client]struct{}), lastCron: time.Now()}
+		clients: make(map[*client]struct{}), lastCron: time.Now(), spare: openSpare()}
 	if s.cfg.addr != "" {
 		addr := s.cfg.addr
 		if s.port != 0 {
@@ -299,6 +316,8 @@ func (s *server) close() error {
 	if s.cfg.unixPath != "" {
 		os.Remove(s.cfg.unixPath)
 	}
+	s.mem.wait()
+	s.log.close()
 	return first
 }
 
@@ -313,6 +332,8 @@ func (lp *evloop) close() error {
 		}
 	}
 	lp.tcp, lp.unix = -1, -1
+	closeSpare(lp.spare)
+	lp.spare = -1
 	err := lp.l.Close()
 	if errors.Is(err, mux.ErrClosed) {
 		err = nil
@@ -320,11 +341,13 @@ func (lp *evloop) close() error {
 	return err
 }
 
-func (s *server) logf(format string, args ...any) {
-	if s.cfg.logger != nil {
-		s.cfg.logger.Printf(format, args...)
-	}
-}
+// logf logs a line of the server's own (start, stop, internal errors);
+// it never blocks. Lines a client can cause go through clientf.
+func (s *server) logf(format string, args ...any) { s.log.printf(format, args...) }
+
+// clientf logs a line a client caused, within the log's per-second budget
+// (see log.go). Bytes from the client must be passed through quoteClient.
+func (s *server) clientf(format string, args ...any) { s.log.clientf(time.Now(), format, args...) }
 
 // acceptHandler accepts up to maxAcceptsPerCall connections
 // (acceptTcpHandler).
@@ -346,13 +369,52 @@ func acceptHandler(l *aeloop.Loop, fd int, data any, _ event.Mask) {
 			switch {
 			case errors.Is(err, anet.ErrWouldBlock):
 			case outOfFds(err):
-				lp.pauseAccept(err)
+				lp.shed(fd, err, limit-i)
 			default:
-				lp.srv.logf("accept: %v", err)
+				lp.srv.clientf("accept: %v", err)
 			}
 			return
 		}
 		lp.newClient(cfd, fd == lp.tcp)
+	}
+}
+
+// shed answers the connections waiting on listener fd while the process is
+// out of fds, so that they get an error at once instead of hanging in the
+// backlog until they time out: it closes the spare fd kept for this,
+// accepts into its slot, writes Redis's max-clients error, closes the
+// connection and opens the spare again, up to limit times. Without a
+// spare (none could be opened, or Windows), or when another thread took
+// the slot, it pauses accepting instead (see pauseAccept). One log line
+// per fdLogEvery at most.
+func (lp *evloop) shed(fd int, cause error, limit int) {
+	s := lp.srv
+	n := 0
+	for lp.spare >= 0 && n < limit {
+		closeSpare(lp.spare)
+		cfd, err := anet.Accept(fd)
+		if err == nil {
+			anet.Write(cfd, maxClientsReply) // best effort, as for maxclients
+			anet.Close(cfd)
+			n++
+		}
+		lp.spare = openSpare()
+		if err != nil {
+			break
+		}
+	}
+	s.connections.Add(uint64(n))
+	s.rejected.Add(uint64(n))
+	if now := time.Now(); now.Sub(lp.lastFdLog) >= fdLogEvery {
+		lp.lastFdLog = now
+		s.logf("accept: %v; refusing new clients with an error until fds free up (-maxclients %d does not fit the fd limit)",
+			cause, s.cfg.maxClients)
+	}
+	switch {
+	case lp.spare < 0:
+		lp.pauseAccept(cause)
+	case n == limit && lp.edge && !slices.Contains(lp.acceptAgain, fd):
+		lp.acceptAgain = append(lp.acceptAgain, fd) // more may wait: see evloop.edge
 	}
 }
 
@@ -364,7 +426,7 @@ func (lp *evloop) pauseAccept(err error) {
 	if lp.acceptPaused {
 		return
 	}
-	lp.srv.logf("accept: %v; pausing accepts until fds free up", err)
+	lp.srv.clientf("accept: %v; pausing accepts until fds free up", err)
 	lp.acceptPaused = true
 	for _, fd := range []int{lp.tcp, lp.unix} {
 		if fd >= 0 {
@@ -417,7 +479,7 @@ func (lp *evloop) newClient(fd int, tcp bool) {
 	c := &client{lp: lp, fd: fd, id: s.nextClientID.Add(1), created: now, lastActive: now}
 	c.parser.MaxBulk = s.cfg.maxBulk
 	if err := lp.register(c); err != nil {
-		s.logf("register client fd %d: %v", fd, err)
+		s.clientf("register client fd %d: %v", fd, err)
 		s.clients.Add(-1)
 		anet.Close(fd)
 		return
@@ -444,17 +506,33 @@ func (lp *evloop) fit(fd int) error {
 	return lp.l.ResizeSetSize(max(2*lp.l.SetSize(), fd+1))
 }
 
-func readHandler(_ *aeloop.Loop, _ int, data any, _ event.Mask) {
+func readHandler(_ *aeloop.Loop, _ int, data any, mask event.Mask) {
 	c := data.(*client)
+	if mask&event.Hangup != 0 {
+		// The peer's FIN (or a reset) is queued behind whatever data came
+		// with it. Edge-triggered, no event will report it again: it must
+		// be read, however short the read before it was.
+		c.hup = true
+	}
 	c.readQuery()
 	c.moreToRead()
 }
 
 // moreToRead queues the client for another read in beforeSleep when the
-// loop is edge-triggered and the last read filled its buffer: the socket
-// may hold more, and no event will say so.
+// loop is edge-triggered and the socket may hold more than was read, which
+// no event will report again: the last read filled its buffer, or the
+// backend reported a hang-up, so an end of stream (a read of 0) is still
+// to be seen, after the data that came with it. Without the second rule a
+// client that sends a request and shuts down its side in one go (the FIN
+// arrives with the data, and a short read takes the data only) would stay
+// connected in CLOSE_WAIT for good. A short read without a hang-up is taken
+// as "nothing left": what arrives later, data or FIN, is a new edge.
+//
+// The Edge contract this follows: read until EAGAIN, or until a short read
+// when no hang-up was reported. Every Edge backend here (epoll, kqueue)
+// reports the hang-up (mux.Caps.HalfClose).
 func (c *client) moreToRead() {
-	if c.lp.edge && c.filled && !c.readAgain && !c.closed && !c.readPaused && !c.closeAfterReply {
+	if c.lp.edge && (c.filled || c.hup) && !c.readAgain && !c.closed && !c.readPaused && !c.closeAfterReply {
 		c.readAgain = true
 		c.lp.readAgain = append(c.lp.readAgain, c)
 	}
@@ -477,7 +555,6 @@ func (c *client) readQuery() {
 	}
 	lp := c.lp
 	now := lp.now.UnixMilli()
-	c.lastActive = lp.now
 	if c.qlen == 0 {
 		// Nothing pending: read into the loop's buffer, run what came, and
 		// keep only an incomplete rest, so an idle client holds no buffer
@@ -499,11 +576,17 @@ func (c *client) readQuery() {
 		return
 	}
 	// A request is partly here: read after it, with room for a chunk, or
-	// for the rest of a large bulk argument so that it arrives in one read
-	// if it can.
-	want := max(minReadRoom, c.parser.Need(c.qbuf[:c.qlen]))
+	// for the rest of a large bulk argument so that it arrives in few
+	// reads. The room follows what arrived, never the length the client
+	// declared: at most as much again as is buffered, or a chunk, so the
+	// buffer at most doubles per step and stays under four times the
+	// bytes received, or four chunks. A 17-byte "*1\r\n$536870912\r\n..." gets a
+	// buffer of a few KiB, not 1 GiB; an argument that really comes costs
+	// O(log n) copies of itself, as Redis pays for one that is not big.
+	need := c.parser.Need(c.qbuf[:c.qlen])
+	want := max(minReadRoom, min(need, max(c.qlen, readChunk)))
 	if len(c.qbuf)-c.qlen < want {
-		c.growQuery(want)
+		c.growQuery(want, need)
 	}
 	n, ok := c.readInto(c.qbuf[c.qlen:])
 	if !ok {
@@ -514,17 +597,29 @@ func (c *client) readQuery() {
 	c.checkQueryLimit()
 }
 
-// checkQueryLimit closes a client whose unparsed input passed
-// -client-query-buffer-limit, as Redis does (without a reply).
+// checkQueryLimit closes a client whose unparsed input, together with the
+// argument list parsed from it so far, passed -client-query-buffer-limit,
+// as Redis does (without a reply; Redis counts its argv too). The list
+// costs 16 bytes per argument even when the argument is empty, more than
+// the 6 bytes of "$0\r\n\r\n" that announced it, so counting the input
+// alone would let a client hold several times the limit.
 func (c *client) checkQueryLimit() {
-	if lim := c.lp.srv.cfg.maxQuery; !c.closed && c.qlen > lim {
-		c.lp.srv.logf("closing client id=%d: query buffer %d bytes over the limit of %d", c.id, c.qlen, lim)
+	if c.closed {
+		return
+	}
+	if lim, used := c.lp.srv.cfg.maxQuery, c.qlen+c.parser.Footprint(); used > lim {
+		c.lp.srv.clientf("closing client id=%d: query buffer and arguments %d bytes, over the limit of %d", c.id, used, lim)
 		c.free()
 	}
 }
 
 // readInto reads from the socket into buf. It reports false, having freed
 // the client if the connection is over, when there is nothing to run.
+//
+// c.filled tells moreToRead whether the socket may hold more. A read that
+// filled buf may have left input behind; a shorter one took all there
+// was, except the end of stream itself when a FIN came with the data,
+// which is why a reported hang-up (c.hup) also counts as more to read.
 func (c *client) readInto(buf []byte) (int, bool) {
 	n, err := anet.Read(c.fd, buf)
 	c.filled = err == nil && n == len(buf)
@@ -532,21 +627,40 @@ func (c *client) readInto(buf []byte) (int, bool) {
 		if err != anet.ErrWouldBlock {
 			c.free()
 		}
+		// EAGAIN: nothing is left to read, not even an end of stream (the
+		// hang-up was of another kind): stop reading again for it, or the
+		// loop would spin on this client.
+		c.hup = false
 		return 0, false
 	}
 	if n == 0 {
-		c.free() // the peer closed
+		// The peer closed its side. Replies to what it sent before are
+		// written if the socket takes them (as Redis's beforeSleep would
+		// have written them before it saw the end of stream), then the
+		// client is freed either way.
+		c.closeAfterReply = true
+		c.write()
+		c.free()
 		return 0, false
 	}
+	c.lastActive = c.lp.now // progress: -timeout counts from here
 	c.lp.nin += uint64(n)
 	return n, true
 }
 
-// growQuery makes room for want more bytes of input.
-func (c *client) growQuery(want int) {
+// growQuery makes room for want more bytes of input; callers bound want
+// by what arrived (see readQuery). The buffer doubles, but not past the
+// end of the request when need, what the request still needs, is known
+// and want covers no more than it: the last step of a large argument
+// makes room for exactly the rest, so a 512 MiB argument costs 512 MiB,
+// not 1 GiB (maxmemory-clients counts it).
+func (c *client) growQuery(want, need int) {
 	size := max(len(c.qbuf), minReadRoom)
 	for size-c.qlen < want {
 		size *= 2
+	}
+	if need >= want {
+		size = min(size, c.qlen+need)
 	}
 	nb := make([]byte, size)
 	copy(nb, c.qbuf[:c.qlen])
@@ -578,7 +692,8 @@ func (c *client) runCommands(buf []byte, now int64) int {
 		if err != nil {
 			c.obuf = resp.AppendError(c.obuf, err.Error())
 			c.closeAfterReply = true
-			c.lp.srv.logf("protocol error from client id=%d: %v", c.id, err)
+			// The error text may hold a byte of the client's: quoted.
+			c.lp.srv.clientf("protocol error from client id=%d: %s", c.id, quoteClient(err.Error()))
 			return len(buf)
 		}
 		if n == 0 {
@@ -687,6 +802,9 @@ func (c *client) write() {
 		}
 		c.sent += n
 		c.lp.nout += uint64(n)
+		if n > 0 {
+			c.lastActive = c.lp.now // progress: -timeout counts from here
+		}
 	}
 	c.obuf, c.sent = c.obuf[:0], 0
 	if cap(c.obuf) > 1<<20 {
@@ -706,6 +824,9 @@ func (c *client) write() {
 		if c.qlen > 0 {
 			c.processInput(c.lp.now.UnixMilli())
 		}
+		// A hang-up reported while reading was paused is still to be read
+		// (Edge: see moreToRead).
+		c.moreToRead()
 	}
 }
 
@@ -724,23 +845,45 @@ func (c *client) free() {
 	lp.resumeAccept()
 }
 
-// cron is serverCron: client housekeeping, active expiry (loop 0) and the
-// ops/sec figure.
+// cron is serverCron: client housekeeping (-timeout, buffers, and
+// maxmemory-clients), active expiry, the ops/sec figure and giving freed
+// memory back to the OS (loop 0).
 func (lp *evloop) cron() {
 	s := lp.srv
 	now := time.Now()
+	var mem int64
 	for c := range lp.clients {
-		if s.cfg.idle > 0 && now.Sub(c.lastActive) > s.cfg.idle && !c.writing {
+		// -timeout counts from the client's last progress, a read or a
+		// write that moved bytes (Redis's lastinteraction): a client that
+		// neither sends nor takes its replies is closed, unsent output or
+		// not; one that reads its replies slowly is not.
+		if s.cfg.idle > 0 && now.Sub(c.lastActive) > s.cfg.idle {
+			s.clientf("closing client id=%d: no progress for %v (-timeout), %d bytes of replies unsent",
+				c.id, now.Sub(c.lastActive).Round(time.Millisecond), len(c.obuf)-c.sent)
 			c.free()
 			continue
 		}
-		// Give back a large query buffer once the client is idle
-		// (clientsCronResizeQueryBuffer).
+		// Give back a large query buffer, and a large argument list, once
+		// the client is idle (clientsCronResizeQueryBuffer).
 		if c.qlen == 0 && len(c.qbuf) > shrinkQueryAbove && now.Sub(c.lastActive) > 2*time.Second {
 			c.qbuf = nil
 		}
+		if c.qlen == 0 {
+			c.parser.Shrink(shrinkQueryAbove)
+		}
+		mem += c.memory()
+	}
+	lp.clientMem.Store(mem)
+	if lim := s.cfg.maxClientMem; lim > 0 {
+		lp.evictClients(lim)
 	}
 	if lp.id == 0 {
+		s.log.tick(now)
+		var clients int64
+		for _, o := range s.loops {
+			clients += o.clientMem.Load()
+		}
+		s.mem.check(now, clients)
 		budget := time.Second / time.Duration(max(s.cfg.hz, 1)) / 4
 		s.db.activeExpire(budget)
 		total, _, _ := s.totals()
@@ -749,6 +892,51 @@ func (lp *evloop) cron() {
 		}
 		lp.cmdsAtLastCron, lp.lastCron = total, now
 	}
+}
+
+// memory is what the client's buffers hold, for maxmemory-clients: input,
+// argument list and output, by capacity.
+func (c *client) memory() int64 {
+	return int64(cap(c.qbuf) + c.parser.Footprint() + cap(c.obuf))
+}
+
+// evictClients closes this loop's clients with the largest buffers while
+// all loops' clients together hold more than limit bytes (maxmemory-clients,
+// as Redis 7's client eviction). -pause-output bounds each client's unsent
+// output; this bounds their sum, which a thousand clients that pipeline
+// large GETs and never read would otherwise push to gigabytes. It runs hz
+// times a second, so the sum can pass the limit between two runs by what
+// the clients receive in that time.
+func (lp *evloop) evictClients(limit int64) {
+	s := lp.srv
+	total := int64(0)
+	for _, o := range s.loops {
+		total += o.clientMem.Load()
+	}
+	if total <= limit {
+		return
+	}
+	type sized struct {
+		c   *client
+		mem int64
+	}
+	var big []sized
+	for c := range lp.clients {
+		big = append(big, sized{c, c.memory()})
+	}
+	slices.SortFunc(big, func(a, b sized) int { return cmp.Compare(b.mem, a.mem) })
+	own := lp.clientMem.Load()
+	for _, e := range big {
+		if total <= limit || e.mem == 0 {
+			break
+		}
+		s.clientf("evicting client id=%d: %d bytes of buffers, clients hold %d, over maxmemory-clients %d", e.c.id, e.mem, total, limit)
+		e.c.free()
+		s.evicted.Add(1)
+		total -= e.mem
+		own -= e.mem
+	}
+	lp.clientMem.Store(own)
 }
 
 // String describes the client for logs.

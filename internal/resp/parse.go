@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Limits of the protocol, as in redis-server 7.
@@ -24,9 +25,13 @@ const (
 	// DefaultMaxBulk is the default longest bulk argument
 	// (proto-max-bulk-len, 512 MiB).
 	DefaultMaxBulk = 512 << 20
-	// maxMultibulk is the largest argument count a request may announce
-	// (Redis 7 accepts up to INT_MAX).
-	maxMultibulk = math.MaxInt32
+	// MaxMultibulk is the largest argument count a request may announce;
+	// more is "invalid multibulk length". Redis 7.0 accepts up to INT_MAX;
+	// later Redis versions refuse more than 1024*1024, as this does, so
+	// that one header cannot announce an argument list of gigabytes.
+	// Whatever the count announced, the Parser's memory follows the
+	// arguments that actually arrived (see Footprint).
+	MaxMultibulk = 1024 * 1024
 )
 
 // ErrProtocol is matched (errors.Is) by every *ProtocolError.
@@ -70,10 +75,31 @@ func (p *Parser) Reset() {
 	p.argc, p.bulk, p.off, p.scan, p.spans = 0, -1, 0, 0, p.spans[:0]
 }
 
+// Footprint returns the bytes of memory the Parser holds for argument
+// lists (its span, argument and quote buffers, by capacity). They grow
+// with the arguments parsed, 16 to 40 bytes per argument however short
+// the argument is, so a server that bounds a client's input must count
+// them beside its unparsed bytes: a request of a million empty arguments
+// is 6 MB of input but 16 MB of spans (Redis counts its argv the same way
+// against client-query-buffer-limit).
+func (p *Parser) Footprint() int {
+	return cap(p.spans)*int(unsafe.Sizeof(span{})) + cap(p.argv)*int(unsafe.Sizeof([]byte(nil))) + cap(p.quote)
+}
+
+// Shrink drops the Parser's buffers when they are larger than keep bytes
+// in all (see Footprint) and no request is partly parsed, so that one huge
+// request does not pin its argument list for the life of the connection.
+func (p *Parser) Shrink(keep int) {
+	if p.argc == 0 && p.Footprint() > keep {
+		p.spans, p.argv, p.quote = nil, nil, nil
+	}
+}
+
 // Need returns how many more bytes the request being parsed needs at least
 // before Next can make progress: the rest of a bulk argument and its
-// "\r\n", or 1 while waiting for a header line. Callers use it to size reads
-// of large arguments.
+// "\r\n", or 1 while waiting for a header line. It is the length the peer
+// declared, not what it sent: a caller sizing its buffer from it must cap
+// the growth by what has arrived (the peer may never send the rest).
 func (p *Parser) Need(buf []byte) int {
 	if p.argc > 0 && p.bulk >= 0 {
 		if need := p.off + int(p.bulk) + 2 - len(buf); need > 0 {
@@ -109,7 +135,7 @@ func (p *Parser) Next(buf []byte) (argv [][]byte, n int, err error) {
 		if end < 0 || err != nil {
 			return nil, 0, err
 		}
-		if v > maxMultibulk {
+		if v > MaxMultibulk {
 			return nil, 0, protoErr("invalid multibulk length")
 		}
 		if v <= 0 {

@@ -289,3 +289,32 @@ func BenchmarkParsePipeline(b *testing.B) {
 		})
 	}
 }
+
+// More than MaxMultibulk arguments is refused before any is read; the
+// Parser's footprint follows the arguments that arrived, not the count
+// announced, and Shrink gives a large list back between requests.
+func TestMultibulkCountAndFootprint(t *testing.T) {
+	var p Parser
+	_, _, err := p.Next([]byte("*1048577\r\n"))
+	require.ErrorIs(t, err, ErrProtocol)
+	require.EqualError(t, err, "Protocol error: invalid multibulk length")
+
+	p = Parser{}
+	_, n, err := p.Next([]byte("*1048576\r\n$0\r\n\r\n"))
+	require.NoError(t, err)
+	require.Zero(t, n)
+	assert.Less(t, p.Footprint(), 1<<10, "one argument parsed, yet the list is sized for the count announced")
+	p.Reset()
+
+	in := "*50000\r\n" + strings.Repeat("$0\r\n\r\n", 50_000)
+	argv, n, err := p.Next([]byte(in))
+	require.NoError(t, err)
+	require.Equal(t, len(in), n)
+	require.Len(t, argv, 50_000)
+	assert.GreaterOrEqual(t, p.Footprint(), 50_000*16)
+	p.Shrink(32 << 10)
+	assert.Zero(t, p.Footprint())
+	argv, _, err = p.Next([]byte("*1\r\n$4\r\nPING\r\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "PING", string(argv[0]))
+}
