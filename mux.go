@@ -368,12 +368,22 @@ func WithBackend(name string) Option { return func(o *options) { o.backend = nam
 // matches errors.ErrUnsupported (poll has no Edge).
 func WithMode(m Mode) Option { return func(o *options) { o.mode = m } }
 
+// record is what a Poller keeps per registered fd, the one record of its
+// interest: the mask (Readable, Writable or both; None while the fd is not
+// registered) and the registration's generation (see Poller.Registration;
+// 0 while the fd is not registered).
+type record struct {
+	mask event.Mask
+	gen  uint64
+}
+
 // Poller watches fds for readiness. Create it with Open.
 type Poller struct {
 	be    backend
 	mode  Mode
-	masks maskTable // the per-fd interest table
+	masks maskTable // the per-fd records: interest and generation
 	count int       // fds with a non-None mask
+	seq   uint64    // the last generation handed out
 
 	// state counts the calls in progress that use kernel fds, with
 	// closedBit set once Close ran. The last one out releases the backend.
@@ -459,55 +469,50 @@ func (p *Poller) check(fd int, mask event.Mask) error {
 // kernel is called only when the interest changes (in Oneshot mode, also
 // to re-arm). On failure the table is unchanged. Barrier is not a Poller
 // bit (ErrBadMask): it orders aeloop's handlers and lives in aeloop.
+//
+// When fd was closed without Del and its number reused, the kernel forgot
+// the old file: the new one is registered afresh with mask alone, as a new
+// registration (see Registration).
 func (p *Poller) Add(fd int, mask event.Mask) error {
-	_, err := p.AddMask(fd, mask)
-	return err
-}
-
-// AddMask is Add that also returns fd's interest after the call, so that
-// a caller keeping its own per-fd record (as aeloop does) need not read it
-// back with Mask. The interest is the old one merged with mask, except
-// when fd was closed without Del and its number reused: the kernel then
-// forgot the old file, and the new one is registered with mask alone.
-func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
 	return p.change(fd, mask, p.add)
 }
 
 // change lets a call that changes fd's interest in, checks fd and mask,
 // and runs do (add or del) on fd's current interest.
-func (p *Poller) change(fd int, mask event.Mask, do func(fd int, old, mask event.Mask) (event.Mask, error)) (event.Mask, error) {
+func (p *Poller) change(fd int, mask event.Mask, do func(fd int, old, mask event.Mask) error) error {
 	if !p.enter() {
-		return event.None, ErrClosed
+		return ErrClosed
 	}
 	defer p.exit()
 	if err := p.check(fd, mask); err != nil {
-		return event.None, err
+		return err
 	}
-	return do(fd, p.masks.get(fd), mask)
+	return do(fd, p.masks.get(fd).mask, mask)
 }
 
-func (p *Poller) add(fd int, old, mask event.Mask) (event.Mask, error) {
+func (p *Poller) add(fd int, old, mask event.Mask) error {
 	if old == event.None && mask != event.None {
 		if err := p.masks.admit(fd); err != nil {
-			return old, err
+			return err
 		}
 	}
 	nw := old | mask
+	afresh := false
 	if nw != old || (p.mode == Oneshot && mask != event.None) {
 		err := p.ctl(fd, old, nw)
 		if err != nil && old != event.None && errors.Is(err, syscall.ENOENT) {
 			// The fd was closed without Del and its number reused: the
 			// kernel forgot the old file. Register the new one afresh,
 			// with only the interest asked for now.
-			nw = mask
+			nw, afresh = mask, true
 			err = p.ctl(fd, event.None, nw)
 		}
 		if err != nil {
-			return old, fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
+			return fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
 		}
 	}
-	p.set(fd, nw)
-	return nw, nil
+	p.set(fd, nw, afresh)
+	return nil
 }
 
 // Del removes mask (Readable, Writable or both) from fd's interest. When
@@ -517,52 +522,70 @@ func (p *Poller) add(fd int, old, mask event.Mask) (event.Mask, error) {
 // (a Del that leaves a bit registered on an fd closed before it, on epoll
 // or kqueue) is returned for information and matches its errno.
 func (p *Poller) Del(fd int, mask event.Mask) error {
-	_, err := p.DelMask(fd, mask)
-	return err
-}
-
-// DelMask is Del that also returns fd's interest after the call (updated
-// even when the kernel call failed).
-func (p *Poller) DelMask(fd int, mask event.Mask) (event.Mask, error) {
 	return p.change(fd, mask, p.del)
 }
 
-func (p *Poller) del(fd int, old, mask event.Mask) (event.Mask, error) {
+func (p *Poller) del(fd int, old, mask event.Mask) error {
 	nw := old &^ mask
 	if old == nw {
-		return nw, nil
+		return nil
 	}
-	p.set(fd, nw)
+	p.set(fd, nw, false)
 	err := p.ctl(fd, old, nw)
 	if err != nil && nw == event.None && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EBADF)) {
 		// The fd was closed (EBADF), or closed and its number reused by a
 		// file the kernel never watched (ENOENT): its registration went
 		// with it. epoll and kqueue say so, poll asks nothing; all agree.
-		return nw, nil
+		return nil
 	}
 	if err != nil && errors.Is(err, syscall.ENOENT) {
 		err = p.ctl(fd, event.None, nw)
 	}
 	if err != nil {
-		return nw, fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
+		return fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
 	}
-	return nw, nil
+	return nil
 }
 
-func (p *Poller) set(fd int, m event.Mask) {
-	if (p.masks.get(fd) == event.None) != (m == event.None) {
-		if m == event.None {
+// set stores fd's new interest m. A registration starts when m leaves
+// None, or afresh when the kernel forgot fd's old file: it gets the next
+// generation. It ends when m is None.
+func (p *Poller) set(fd int, m event.Mask, afresh bool) {
+	r := p.masks.get(fd)
+	switch {
+	case m == event.None:
+		if r.mask != event.None {
 			p.count--
-		} else {
-			p.count++
 		}
+		r.gen = 0
+	case r.mask == event.None:
+		p.count++
+		fallthrough
+	case afresh:
+		p.seq++
+		r.gen = p.seq
 	}
-	p.masks.put(fd, m)
+	r.mask = m
+	p.masks.put(fd, r)
 }
 
 // Mask returns fd's registered interest (Readable, Writable or both); None
 // for an fd that is not registered or out of range.
-func (p *Poller) Mask(fd int) event.Mask { return p.masks.get(fd) }
+func (p *Poller) Mask(fd int) event.Mask { return p.masks.get(fd).mask }
+
+// Registration returns fd's registered interest, as Mask does, and its
+// generation: a number, never 0, that a registration gets when it starts
+// (an Add to an fd with no interest, or the Add that registers a reused
+// fd number afresh) and keeps until its interest is None; 0 for an fd
+// that is not registered or out of range. Code that handles the entries
+// of one Wait in turn reads the generations right after the Wait, then
+// skips an entry whose fd's generation changed since: its fd was deleted,
+// and perhaps added again, by the handling of an earlier entry, and the
+// readiness reported is the old file's. Package aeloop does so.
+func (p *Poller) Registration(fd int) (event.Mask, uint64) {
+	r := p.masks.get(fd)
+	return r.mask, r.gen
+}
 
 // Stats returns the Poller's counters. Like Add, call it from the goroutine
 // that drives the Poller.
@@ -664,7 +687,7 @@ func monotime() time.Duration { return time.Since(epoch) }
 func (p *Poller) trim(fired []event.Fired) int {
 	n := 0
 	for _, f := range fired {
-		reg := p.masks.get(f.Fd) & event.IO
+		reg := p.masks.get(f.Fd).mask & event.IO
 		if m := f.Mask & (reg | event.Hangup | event.Error); m&event.IO != 0 {
 			fired[n] = event.Fired{Fd: f.Fd, Mask: m}
 			n++

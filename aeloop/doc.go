@@ -56,9 +56,12 @@
 // that slipped through. examples/aewrk is a whole ae program ported this
 // way, wrk's event core, beside anet's client calls (Resolve, Pending).
 //
-// Masks live in one place, the Poller's per-fd table (ae's
-// events[fd].mask); the Loop keeps only the handlers and client data, in
-// its own fd-indexed slice. GetEvents reads the Poller's table.
+// An fd's interest lives in one place, the Poller's per-fd record (ae's
+// events[fd].mask, Readable and Writable), with the generation of its
+// registration (mux.Poller.Registration); the Loop keeps only the
+// handlers, the client data and Barrier, in its own fd-indexed slice, and
+// asks the Poller for the rest. GetEvents is the Poller's mask plus the
+// loop's Barrier.
 //
 // # Differences from ae, and why
 //
@@ -132,9 +135,8 @@
 // read handler; DelEvent of Writable removes Barrier too; GetEvents
 // returns the raw mask, Barrier included (so 7 is possible). Barrier lives
 // in the loop's own per-fd record, as AE_BARRIER lives in ae's
-// aeFileEvent.mask; the loop's Poller registers Readable and Writable only,
-// and tells the loop, through mux.Poller.AddMask and DelMask, what it
-// registered, so the loop keeps one record and reads nothing back. Like Valkey
+// aeFileEvent.mask; the loop's Poller registers and keeps Readable and
+// Writable only, and the loop asks it for them. Like Valkey
 // (valkey#725), DelEvent trims the mask to what is registered and calls the
 // kernel only when Readable or Writable actually change; kernel errors on
 // delete are ignored as in ae (the fd may be closed already). DelEvent
