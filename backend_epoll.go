@@ -35,7 +35,7 @@ import (
 
 var _ backend = (*epollBackend)(nil)
 
-func init() { register("epoll", 0, openEpoll) }
+func init() { register(nameEpoll, wakerKind, openEpoll) }
 
 type epollBackend struct {
 	epfd   int
@@ -78,8 +78,6 @@ func openEpoll(setsize int, mode Mode) (backend, error) {
 	b.pwait2 = errno == 0
 	return b, nil
 }
-
-func (b *epollBackend) name() string { return "epoll" }
 
 func (b *epollBackend) caps() Caps {
 	c := Caps{Edge: true, Oneshot: true, Hangup: true, HalfClose: true, Error: true,

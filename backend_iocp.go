@@ -48,7 +48,7 @@ import (
 
 var _ backend = (*iocpBackend)(nil)
 
-func init() { register("iocp", 0, openIOCP) }
+func init() { register(nameIOCP, wakePost, openIOCP) }
 
 // wakeKey is the completion key of a wake-up; polls complete with key 0.
 const wakeKey = 1
@@ -104,8 +104,6 @@ func openIOCP(setsize int, mode Mode) (backend, error) {
 		socks: make(map[int]*afdSock), zombies: make(map[*afdSock]struct{}),
 		entries: make([]overlappedEntry, 64)}, nil
 }
-
-func (b *iocpBackend) name() string { return "iocp" }
 
 func (b *iocpBackend) caps() Caps {
 	return Caps{Oneshot: true, LevelEmulated: true, Hangup: true, HalfClose: true, Error: true,

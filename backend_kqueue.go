@@ -57,7 +57,7 @@ import (
 
 var _ backend = (*kqueueBackend)(nil)
 
-func init() { register("kqueue", kqOrder, openKqueue) }
+func init() { register(nameKqueue, kqWakeKind, openKqueue) }
 
 type kqueueBackend struct {
 	kq   int
@@ -98,8 +98,6 @@ func openKqueue(setsize int, mode Mode) (backend, error) {
 	}
 	return b, nil
 }
-
-func (b *kqueueBackend) name() string { return "kqueue" }
 
 func (b *kqueueBackend) caps() Caps {
 	return Caps{Edge: true, Oneshot: true, Hangup: true, HalfClose: true, Error: true,

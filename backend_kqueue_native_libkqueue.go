@@ -36,9 +36,6 @@ type nativeKevent = C.struct_kevent
 type kqTimespec = C.struct_timespec
 
 const (
-	// kqOrder places kqueue after epoll, Linux's own multiplexer, and
-	// before poll in Backends().
-	kqOrder = 5
 	// kqFdPollable: libkqueue's kqueue fd is the write end of a pipe that
 	// it watches to learn of the close; it never becomes readable, so the
 	// Poller offers no pollable fd (Fd() is -1, Caps.Pollable false).

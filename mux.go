@@ -1,7 +1,7 @@
 // Package mux is the portable readiness Poller under aemux: one small API over
 // the best multiplexer the kernel has (epoll on Linux, kqueue on macOS and the
-// BSDs, AFD poll over an I/O completion port on Windows) and over poll(2) on
-// every unix, with a per-fd table of the registered interest: the Readable
+// BSDs, iocp, AFD poll over an I/O completion port, on Windows) and over
+// poll(2) on every unix, with a per-fd table of the registered interest: the Readable
 // and Writable part of the mask Redis's ae keeps in events[fd].mask
 // (Barrier, the rest of it, is package aeloop's).
 //
@@ -190,6 +190,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -290,8 +291,9 @@ type Caps struct {
 // No method is called after close, and none concurrently with another except
 // wake, which may run during wait.
 //
-//   - name() is the name users pass to WithBackend: "epoll", "kqueue", "poll",
-//     "iocp".
+// A backend has no name of its own: it registers its open function under
+// a name of the platform table (platforms.go).
+//
 //   - caps() describes the backend for the mode it was opened with.
 //   - fd() is a pollable descriptor for the whole set, or -1.
 //   - ctl(fd, old, new) moves fd's kernel interest from old to new. old ==
@@ -315,7 +317,6 @@ type Caps struct {
 //     fd is at or above it.
 //   - close() releases every kernel resource; called once.
 type backend interface {
-	name() string
 	caps() Caps
 	fd() int
 	ctl(fd int, old, new event.Mask) error
@@ -326,17 +327,28 @@ type backend interface {
 }
 
 type backendInfo struct {
-	name  string
-	order int // lower is preferred
-	open  func(setsize int, mode Mode) (backend, error)
+	name string // a name of the platform table
+	wake string // the wake-up it uses, also of the table
+	open func(setsize int, mode Mode) (backend, error)
 }
 
+// registry holds the backends built, in the platform table's order.
 var registry []backendInfo
 
-// register is called from each backend file's init.
-func register(name string, order int, open func(setsize int, mode Mode) (backend, error)) {
-	registry = append(registry, backendInfo{name, order, open})
-	sort.SliceStable(registry, func(i, j int) bool { return registry[i].order < registry[j].order })
+// register is called from each backend file's init, with the backend's
+// name and wake-up in the platform table (platforms.go).
+func register(name, wake string, open func(setsize int, mode Mode) (backend, error)) {
+	registry = append(registry, backendInfo{name, wake, open})
+	row := platforms[runtime.GOOS]
+	rank := func(b backendInfo) int {
+		for i, r := range row {
+			if r.name == b.name {
+				return i
+			}
+		}
+		return len(row) // not in the table: last (TestPlatforms fails)
+	}
+	sort.SliceStable(registry, func(i, j int) bool { return rank(registry[i]) < rank(registry[j]) })
 }
 
 // Backends returns the names of the backends built for this OS, the
@@ -380,6 +392,7 @@ type record struct {
 // Poller watches fds for readiness. Create it with Open.
 type Poller struct {
 	be    backend
+	name  string
 	mode  Mode
 	masks maskTable // the per-fd records: interest and generation
 	count int       // fds with a non-None mask
@@ -433,7 +446,7 @@ func Open(setsize int, opts ...Option) (*Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Poller{be: be, mode: o.mode, masks: newMaskTable(setsize)}, nil
+	return &Poller{be: be, name: info.name, mode: o.mode, masks: newMaskTable(setsize)}, nil
 }
 
 // enter marks a call that uses kernel fds; false means the Poller is closed.
@@ -742,7 +755,7 @@ func (p *Poller) Resize(setsize int) error {
 func (p *Poller) SetSize() int { return p.masks.size() }
 
 // Name returns the backend's name: "epoll", "kqueue", "poll" or "iocp".
-func (p *Poller) Name() string { return p.be.name() }
+func (p *Poller) Name() string { return p.name }
 
 // Mode returns the mode the Poller was opened with.
 func (p *Poller) Mode() Mode { return p.mode }

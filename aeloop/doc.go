@@ -1,6 +1,6 @@
 // Package aeloop is Redis's ae event loop in Go: fd handlers, timers,
 // before- and after-sleep hooks, Main and Stop, on top of a mux.Poller
-// (epoll, kqueue or poll). C code written against ae ports to it almost
+// (epoll, kqueue, poll or iocp). C code written against ae ports to it almost
 // line by line; the constants keep ae's values.
 //
 // One goroutine drives a Loop, through Main or ProcessEvents, and every
@@ -176,7 +176,7 @@
 // the Hangup and Error hints to ae's Writable for POLLHUP and POLLERR, and
 // never ends before its timeout (it is mux.WaitFd, with ae's mapping).
 //
-// ApiName is "epoll", "kqueue" or "poll", per loop; ae's evport and select
+// ApiName is "epoll", "kqueue", "poll" or "iocp", per loop; ae's evport and select
 // backends do not exist here. CreateLoop takes mux options: WithBackend
 // picks the backend, and WithMode should stay at its default, Level, which
 // is the only mode ae's rules were written for.

@@ -632,8 +632,8 @@ func (l *Loop) ResizeSetSize(n int) error {
 // SetSize returns the set size: fds must be below it (aeGetSetSize).
 func (l *Loop) SetSize() int { return len(l.events) }
 
-// ApiName returns the backend's name: "epoll", "kqueue" or "poll"
-// (aeGetApiName).
+// ApiName returns the backend's name: "epoll", "kqueue", "poll" or
+// "iocp" (aeGetApiName).
 func (l *Loop) ApiName() string { return l.p.Name() }
 
 // Stats returns the loop's counters. Call it on the loop's goroutine; from
