@@ -37,8 +37,8 @@
 //     libkqueue does not see the close and keeps the filters: there an add
 //     that answers ENOENT makes ctl forget the fd's filters and add again
 //     (kqForget), and a change that adds nothing deletes and re-adds each
-//     kept filter (kqReAddKept). The package doc's libkqueue table lists
-//     every difference.
+//     kept filter (kqReAddKept). backend_kqueue_native_libkqueue.go's
+//     table lists every difference.
 //   - EV_ONESHOT disarms only the filter that fired. Oneshot disarms the
 //     whole fd, as EPOLLONESHOT does, so wait deletes the other filter in a
 //     second kevent call when only one reported the fd.

@@ -187,7 +187,7 @@ func closedAndReused(t *testing.T, p *mux.Poller, m event.Mask) (x, y int) {
 
 // An fd closed without Del whose number comes back with the same interest:
 // a repeated Add makes no kernel call, so it is Del, then Add (mux's
-// package doc, "Portability rules").
+// package doc, "Rules").
 func TestReusedFdNumberSameMask(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		p, err := mux.Open(1024, mux.WithBackend(name))

@@ -52,7 +52,7 @@ var docLists = []struct{ file, marker string }{
 	{"README.md", "A small, fast, portable readiness loop"}, // the first paragraph
 	{"README.md", "or newer"},                               // Install
 	{"README.md", "| | epoll"},                              // the platform table's header
-	{"mux.go", "Package mux is the portable readiness Poller"},
+	{"doc.go", "Package mux is the portable readiness Poller"},
 	{"mux.go", "// Backends returns the names"},
 	{"mux.go", "// WithBackend chooses the backend"},
 	{"mux.go", "// Name returns the backend's name"},
