@@ -10,7 +10,8 @@
 //
 // A wait that may block uses Syscall6, which tells the Go scheduler the
 // thread may sleep (entersyscall/exitsyscall: about 0.18 µs of CPU per call
-// on the machine bench/ reports on); a wait that cannot (a zero timeout)
+// on the 2-core AMD EPYC VM bench/ reports on, 2026-11-30; anet's Read and
+// Write refer to this figure); a wait that cannot (a zero timeout)
 // uses RawSyscall6 and skips that. After a wait that filled the whole fired
 // slice more is probably ready, so the next wait first peeks with a
 // zero-timeout RawSyscall6 and makes the blocking call only when the peek

@@ -22,7 +22,7 @@
 //	aeProcessEvents(el, flags)         (*Loop).ProcessEvents(flags) (int, error)
 //	aeCreateFileEvent(el, fd, m, p, d) (*Loop).AddEvent(fd, mask, proc, clientData) error
 //	aeDeleteFileEvent(el, fd, m)       (*Loop).DelEvent(fd, mask)
-//	aeGetFileEvents(el, fd)            (*Loop).GetEvents(fd) event.Mask
+//	aeGetFileEvents(el, fd)            (*Loop).GetEvents(fd) Mask
 //	aeGetFileClientData(el, fd)        (*Loop).GetClientData(fd) any
 //	aeCreateTimeEvent(el, ms, p, d, f) (*Loop).AddTimer(ms*time.Millisecond, proc, clientData, fin) (int64, error)
 //	aeDeleteTimeEvent(el, id)          (*Loop).DelTimer(id) error
@@ -32,7 +32,7 @@
 //	aeGetSetSize(el)                   (*Loop).SetSize() int
 //	aeResizeSetSize(el, setsize)       (*Loop).ResizeSetSize(n) error
 //	aeGetApiName()                     mux.DefaultBackend() (string, error); per loop (*Loop).ApiName() string
-//	aeWait(fd, mask, ms)               Wait(fd, mask, timeout) (event.Mask, error)
+//	aeWait(fd, mask, ms)               Wait(fd, mask, timeout) (Mask, error)
 //	aeFileProc                         FileProc
 //	aeTimeProc                         TimeProc (returns a time.Duration: return ms * time.Millisecond)
 //	aeEventFinalizerProc               Finalizer

@@ -41,7 +41,7 @@ const NoMore time.Duration = -1
 // FileProc handles an fd event (aeFileProc). mask is what fired: Readable
 // and/or Writable, plus the Hangup and Error hints where the backend
 // reports them.
-type FileProc func(l *Loop, fd int, clientData any, mask event.Mask)
+type FileProc func(l *Loop, fd int, clientData any, mask Mask)
 
 // TimeProc handles a timer (aeTimeProc). It returns NoMore to delete the
 // timer, or the delay until its next run, counted from when it returns.
@@ -240,7 +240,7 @@ func rangeErr(op string, fd, setsize int) error {
 // unix.ERANGE); unknown bits or Hangup/Error with mux.ErrBadMask; a nil
 // proc with ErrNilFunc; a regular file or directory with
 // mux.ErrNotPollable. On any error nothing changes.
-func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) error {
+func (l *Loop) AddEvent(fd int, mask Mask, proc FileProc, clientData any) error {
 	if l.isClosed() {
 		return mux.ErrClosed
 	}
@@ -303,7 +303,7 @@ func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) 
 // dropped, and an event for it that is still pending in the current
 // ProcessEvents batch is never delivered, even if fd is added again. Kernel
 // errors are ignored, as in ae: the fd may already be closed.
-func (l *Loop) DelEvent(fd int, mask event.Mask) {
+func (l *Loop) DelEvent(fd int, mask Mask) {
 	if uint(fd) >= uint(len(l.events)) {
 		return
 	}
@@ -335,7 +335,7 @@ func (l *Loop) DelEvent(fd int, mask event.Mask) {
 
 // GetEvents returns fd's registered mask, Barrier included
 // (aeGetFileEvents); None for an unregistered or out-of-range fd.
-func (l *Loop) GetEvents(fd int) event.Mask {
+func (l *Loop) GetEvents(fd int) Mask {
 	if uint(fd) >= uint(len(l.events)) {
 		return event.None
 	}
