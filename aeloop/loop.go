@@ -257,6 +257,11 @@ func (l *Loop) AddEvent(fd int, mask Mask, proc FileProc, clientData any) error 
 	old, gen := l.p.Registration(fd)
 	// The Poller checks the bits it registers; Barrier is the loop's.
 	if err := l.p.Add(fd, mask&^event.Barrier); err != nil {
+		if errors.Is(err, mux.ErrRange) {
+			// Windows: one socket more than the set size. ERANGE too, as
+			// for an fd out of range.
+			return fmt.Errorf("aeloop: add fd %d: %w: %w", fd, err, syscall.ERANGE)
+		}
 		return err
 	}
 	io, nwGen := l.p.Registration(fd)
