@@ -10,7 +10,8 @@
 //
 // A wait that may block uses Syscall6, which tells the Go scheduler the
 // thread may sleep (entersyscall/exitsyscall: about 0.18 µs of CPU per call
-// on the machine bench/ reports on); a wait that cannot (a zero timeout)
+// on the 2-core AMD EPYC VM bench/ reports on, 2026-11-30; anet's Read and
+// Write refer to this figure); a wait that cannot (a zero timeout)
 // uses RawSyscall6 and skips that. After a wait that filled the whole fired
 // slice more is probably ready, so the next wait first peeks with a
 // zero-timeout RawSyscall6 and makes the blocking call only when the peek
@@ -35,7 +36,7 @@ import (
 
 var _ backend = (*epollBackend)(nil)
 
-func init() { register("epoll", 0, openEpoll) }
+func init() { register(nameEpoll, wakerKind, openEpoll) }
 
 type epollBackend struct {
 	epfd   int
@@ -78,8 +79,6 @@ func openEpoll(setsize int, mode Mode) (backend, error) {
 	b.pwait2 = errno == 0
 	return b, nil
 }
-
-func (b *epollBackend) name() string { return "epoll" }
 
 func (b *epollBackend) caps() Caps {
 	c := Caps{Edge: true, Oneshot: true, Hangup: true, HalfClose: true, Error: true,

@@ -29,6 +29,34 @@
 //   - Requests ask for the peer's FIN (AFD_POLL_DISCONNECT) only with
 //     Readable: a FIN stays true for good, and a Writable-only socket whose
 //     send buffer is full would otherwise be answered at once, forever.
+//   - iocp cannot tell a socket closed with no request in flight (Level
+//     mode between a report and the next Wait, Oneshot mode after a
+//     report) from the new socket that reuses its number: the
+//     registration then carries over to the new socket, with the table's
+//     whole mask. Hence the package doc's rule: Del before closesocket.
+//
+// Wine, under which CI runs the Windows tests, differs from Windows here:
+//
+//	                         Wine 8.0 (measured)           Windows (as documented)
+//	recv after a peer's      returns 0, as at end of       fails with WSAECONNRESET
+//	reset                    stream (send fails with
+//	                         WSAECONNRESET)
+//	SIO_BASE_HANDLE on a     succeeds and returns the      fails with WSAENOTSOCK (the
+//	file or closed handle    handle                        backend asks getsockopt(SO_TYPE)
+//	                                                       first, on both)
+//	connect to a loopback    refused at once: Readable|    retries the SYN and is refused
+//	port nobody listens on   Writable|Error in < 1 ms      after about 2 s
+//	timed Wait overshoot     0.4 ms median for a 3 ms      up to a timer tick (15.6 ms by
+//	                         Wait                          default)
+//	a Wait(0) just after a   may miss it: wineserver       sees it: the request completes
+//	peer's send to a socket  learns of the data a moment   within the send
+//	with a request in flight later (a timed Wait sees it)
+//
+// The tests that meet these rows: RunPoller Readiness/PeerCloses (read
+// returns 0 or the reset error), TestIOCPBadInput (a file, a closed
+// handle), TestIOCPRefusedConnect and RunPoller Readiness/ConnectRefused,
+// TestIOCPTimedWait and RunPoller Wait/TimedWaitNeverEarly, RunLoop
+// Process/Order and RunPoller Wait/TimeoutZero (a Wait(0) after a send).
 
 package mux
 
@@ -48,7 +76,7 @@ import (
 
 var _ backend = (*iocpBackend)(nil)
 
-func init() { register("iocp", 0, openIOCP) }
+func init() { register(nameIOCP, wakePost, openIOCP) }
 
 // wakeKey is the completion key of a wake-up; polls complete with key 0.
 const wakeKey = 1
@@ -104,8 +132,6 @@ func openIOCP(setsize int, mode Mode) (backend, error) {
 		socks: make(map[int]*afdSock), zombies: make(map[*afdSock]struct{}),
 		entries: make([]overlappedEntry, 64)}, nil
 }
-
-func (b *iocpBackend) name() string { return "iocp" }
 
 func (b *iocpBackend) caps() Caps {
 	return Caps{Oneshot: true, LevelEmulated: true, Hangup: true, HalfClose: true, Error: true,

@@ -37,8 +37,8 @@
 //     libkqueue does not see the close and keeps the filters: there an add
 //     that answers ENOENT makes ctl forget the fd's filters and add again
 //     (kqForget), and a change that adds nothing deletes and re-adds each
-//     kept filter (kqReAddKept). The package doc's libkqueue table lists
-//     every difference.
+//     kept filter (kqReAddKept). backend_kqueue_native_libkqueue.go's
+//     table lists every difference.
 //   - EV_ONESHOT disarms only the filter that fired. Oneshot disarms the
 //     whole fd, as EPOLLONESHOT does, so wait deletes the other filter in a
 //     second kevent call when only one reported the fd.
@@ -57,7 +57,7 @@ import (
 
 var _ backend = (*kqueueBackend)(nil)
 
-func init() { register("kqueue", kqOrder, openKqueue) }
+func init() { register(nameKqueue, kqWakeKind, openKqueue) }
 
 type kqueueBackend struct {
 	kq   int
@@ -98,8 +98,6 @@ func openKqueue(setsize int, mode Mode) (backend, error) {
 	}
 	return b, nil
 }
-
-func (b *kqueueBackend) name() string { return "kqueue" }
 
 func (b *kqueueBackend) caps() Caps {
 	return Caps{Edge: true, Oneshot: true, Hangup: true, HalfClose: true, Error: true,

@@ -23,8 +23,6 @@ type nativeKevent = unix.Kevent_t
 type kqTimespec = unix.Timespec
 
 const (
-	// kqOrder places kqueue in Backends(): the default here.
-	kqOrder = 0
 	// kqFdPollable: a kernel kqueue fd is readable while it has events.
 	kqFdPollable = true
 	// kqLibkqueue is false: these are the kernels' own kqueues.

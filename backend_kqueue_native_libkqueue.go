@@ -6,9 +6,68 @@
 //
 //	PKG_CONFIG_PATH=$P/lib/pkgconfig LD_LIBRARY_PATH=$P/lib go test -tags libkqueue ./...
 //
-// It mirrors backend_kqueue_native_bsd.go; the backend itself is shared.
-// How libkqueue differs from the kernels, and what the backend does about
-// it, is in the package documentation.
+// Backends() is then ["epoll", "kqueue", "poll"]: the same backend code as
+// on macOS and the BSDs runs the whole test suite on Linux. This file
+// mirrors backend_kqueue_native_bsd.go (the kevent struct, kqueue, kevent,
+// the constants); the backend itself is shared.
+//
+// Where libkqueue and the kernels disagree, the backend is right on both;
+// each difference, what the backend does about it, and the test that shows
+// it:
+//
+//	   (difference; kernels; libkqueue; backend; tests)
+//	1. EV_RECEIPT in the changelist, with slots to spare in the event list
+//	   kernels:   return the receipts alone
+//	   libkqueue: then scans, and returns pending events after the receipts;
+//	              with none pending it returns 0, the receipts uncounted, and
+//	              a signal during that scan fails the call after the changes
+//	              were applied
+//	   backend:   gives kevent exactly one slot per change, so nothing is
+//	              scanned; any entry after the receipts would be read as an
+//	              event, never as a receipt, and reported by the next Wait
+//	   tests:     TestKqueueReceiptsWithSpareSlots, TestKqueueCtlDrainsNoEvent,
+//	              TestKqueueWaitReportsCarried, TestKqSplitReceipts
+//	2. An fd closed without Del, its number reused
+//	   kernels:   drop the fd's filters at the close: an EV_ENABLE or
+//	              EV_DELETE of them answers ENOENT or EBADF
+//	   libkqueue: keeps them (it cannot see the close): the EV_ENABLE succeeds
+//	              and an EV_ADD of the fd's other filter answers ENOENT
+//	   backend:   reads that ENOENT as the close, deletes both filters and
+//	              registers the new file; a change that adds no filter (a Del
+//	              of part of the mask) deletes and re-adds each kept filter
+//	   tests:     RunPoller Register/ClosedWithoutDel, TestReusedFdNumber,
+//	              TestReusedFdNumberPartialDel, TestLoopFdClosedBehindItsBack
+//	3. The error of a socket (a refused connect)
+//	   kernels:   report EV_EOF with the errno and leave SO_ERROR set
+//	   libkqueue: reads SO_ERROR to build the event, which clears it
+//	   backend:   reports the Error hint as on the kernels; SO_ERROR reads 0
+//	              afterwards, so trust the hint (a libkqueue defect)
+//	   tests:     RunPoller Readiness/ConnectRefused, which skips its SO_ERROR
+//	              check on libkqueue, naming the defect
+//	4. The kqueue fd
+//	   kernels:   readable while the kqueue has events
+//	   libkqueue: the write end of a pipe it watches for the close: never
+//	              readable
+//	   backend:   Caps.Pollable is false and Fd() is -1
+//	   tests:     RunPoller Lifetime/PollerFdWatchable
+//	5. Closing the kqueue
+//	   kernels:   close(2) frees it at once
+//	   libkqueue: a thread notices the close and frees its fds later
+//	   backend:   Close waits for that, so it leaks nothing when it returns
+//	   tests:     RunPoller Lifetime/CloexecNoLeak, TestOpenCloseLeaksNothing
+//	6. Threads and fds of libkqueue's own
+//	   kernels:   none
+//	   libkqueue: a monitoring thread with an epoll fd and an eventfd from the
+//	              first kqueue until exit, a signal thread with a socketpair
+//	              and a signalfd, and five fds per kqueue (an epoll fd, a
+//	              pipe, eventfds): about a dozen fds for one Poller
+//	   backend:   nothing to do; count them in fd budgets. Four of a
+//	              Poller's five fds are libkqueue's, closed by libkqueue: a
+//	              failure to close them cannot reach Close (a libkqueue defect)
+//	   tests:     TestOpenCloseLeaksNothing and TestCreateLoopCloseLeaksNothing
+//	              (counted after a first Poller), aeserver's TestAcceptEMFILE,
+//	              RunLoop Lifetime/CloseAggregatesErrors, which skips its count
+//	              of Close's errors on libkqueue, naming the defect
 
 package mux
 
@@ -36,9 +95,6 @@ type nativeKevent = C.struct_kevent
 type kqTimespec = C.struct_timespec
 
 const (
-	// kqOrder places kqueue after epoll, Linux's own multiplexer, and
-	// before poll in Backends().
-	kqOrder = 5
 	// kqFdPollable: libkqueue's kqueue fd is the write end of a pipe that
 	// it watches to learn of the close; it never becomes readable, so the
 	// Poller offers no pollable fd (Fd() is -1, Caps.Pollable false).

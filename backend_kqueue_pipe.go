@@ -12,6 +12,9 @@ type kqWake struct {
 	w *waker
 }
 
+// kqWakeKind names this wake-up in the platform table.
+const kqWakeKind = wakePipe
+
 func (b *kqueueBackend) openWake() error {
 	w, err := newWaker()
 	if err != nil {

@@ -11,6 +11,9 @@ type kqWake struct {
 	trigger []nativeKevent // one change, built once; wake only reads it, from any goroutine
 }
 
+// kqWakeKind names this wake-up in the platform table.
+const kqWakeKind = wakeUser
+
 // kqWakeIdent is the user event's ident; it shares no namespace with fds.
 const kqWakeIdent = 0
 

@@ -34,7 +34,7 @@ import (
 
 var _ backend = (*pollBackend)(nil)
 
-func init() { register("poll", 10, openPoll) }
+func init() { register(namePoll, wakerKind, openPoll) }
 
 type pollBackend struct {
 	fds     []unix.PollFd // fds[0] is the waker
@@ -60,8 +60,6 @@ func openPoll(setsize int, mode Mode) (backend, error) {
 	b.resize(setsize)
 	return b, nil
 }
-
-func (b *pollBackend) name() string { return "poll" }
 
 func (b *pollBackend) caps() Caps {
 	return Caps{Oneshot: true, OneshotEmulated: true, Hangup: true, HalfClose: pollRdhup != 0,

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux"
+	"github.com/aemux/mux/anet"
 	"github.com/aemux/mux/event"
 )
 
@@ -24,13 +25,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer unix.Close(sp[0])
-	defer unix.Close(sp[1])
+	defer anet.Close(sp[0])
+	defer anet.Close(sp[1])
 
 	if err := p.Add(sp[0], event.Readable); err != nil {
 		panic(err)
 	}
-	unix.Write(sp[1], []byte("hello"))
+	anet.Write(sp[1], []byte("hello"))
 
 	fired := make([]event.Fired, 64)
 	n, err := p.Wait(fired, time.Second)
@@ -39,7 +40,7 @@ func Example() {
 	}
 	for _, f := range fired[:n] {
 		buf := make([]byte, 16)
-		k, _ := unix.Read(f.Fd, buf)
+		k, _ := anet.Read(f.Fd, buf)
 		fmt.Println(f.Fd == sp[0], f.Mask, string(buf[:k]))
 	}
 	// Output:

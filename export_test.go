@@ -64,7 +64,7 @@ func UseTestBackend(name string) (unregister func(), err error) {
 		return nil, fmt.Errorf("test backend %q is already registered", name)
 	}
 	base := registry[0]
-	register(name, 1000, func(setsize int, mode Mode) (backend, error) {
+	register(name, base.wake, func(setsize int, mode Mode) (backend, error) {
 		be, err := base.open(setsize, mode)
 		if err != nil {
 			return nil, err
@@ -75,8 +75,6 @@ func UseTestBackend(name string) (unregister func(), err error) {
 		registry = slices.DeleteFunc(registry, func(b backendInfo) bool { return b.name == name })
 	}, nil
 }
-
-func (b *testBackend) name() string { return b.kind }
 
 func (b *testBackend) ctl(fd int, old, new event.Mask) error {
 	if b.kind == "broken-nodel" && new == event.None {

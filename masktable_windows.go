@@ -11,18 +11,18 @@ import (
 // them, so anything larger (or negative) is no socket.
 const maxHandle = 1<<32 - 1
 
-// maskTable is the per-socket mask table on Windows. SOCKET handles are
+// maskTable is the per-socket record table on Windows. SOCKET handles are
 // kernel handle values (multiples of 4, spread over a wide range, reused at
 // once after a close), not small dense numbers, so the table is keyed by
 // handle and the set size bounds how many sockets it holds at once instead
 // of which numbers they may have.
 type maskTable struct {
-	m       map[int]event.Mask
+	m       map[int]record
 	setsize int
 }
 
 func newMaskTable(setsize int) maskTable {
-	return maskTable{m: make(map[int]event.Mask), setsize: setsize}
+	return maskTable{m: make(map[int]record), setsize: setsize}
 }
 
 // checkFd refuses a value no handle can have.
@@ -33,15 +33,16 @@ func (t *maskTable) checkFd(fd int) error {
 	return nil
 }
 
-// get returns fd's mask; None for a socket that is not registered.
-func (t *maskTable) get(fd int) event.Mask { return t.m[fd] }
+// get returns fd's record; the zero record for a socket that is not
+// registered.
+func (t *maskTable) get(fd int) record { return t.m[fd] }
 
-// put sets fd's mask; None removes fd from the table.
-func (t *maskTable) put(fd int, m event.Mask) {
-	if m == event.None {
+// put sets fd's record; a mask of None removes fd from the table.
+func (t *maskTable) put(fd int, r record) {
+	if r.mask == event.None {
 		delete(t.m, fd)
 	} else {
-		t.m[fd] = m
+		t.m[fd] = r
 	}
 }
 

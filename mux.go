@@ -1,188 +1,3 @@
-// Package mux is the portable readiness Poller under aemux: one small API over
-// the best multiplexer the kernel has (epoll on Linux, kqueue on macOS and the
-// BSDs, AFD poll over an I/O completion port on Windows) and over poll(2) on
-// every unix, with a per-fd table of the registered interest: the Readable
-// and Writable part of the mask Redis's ae keeps in events[fd].mask
-// (Barrier, the rest of it, is package aeloop's).
-//
-// A Poller watches file descriptors for readiness. Add merges bits into an
-// fd's interest, Del removes them, Wait reports what is ready. The Poller
-// validates every call before the kernel sees it, so a negative fd, an fd at
-// or above the set size, an unknown mask bit or a closed Poller each come back
-// as a distinct error (ErrRange, ErrBadMask, ErrClosed) that errors.Is
-// matches, and the mask table is left unchanged. Kernel failures are wrapped
-// with the name of the system call, so errors.Is(err, unix.EBADF) works.
-//
-// The Redis-ae-style event loop with handlers and timers built on top of it is
-// package aeloop.
-//
-// # Backends
-//
-// Open picks the first name of Backends() unless WithBackend or the
-// AEMUX_BACKEND environment variable names another built one; an unknown name
-// is an error (ErrUnknownBackend), never a silent fallback.
-//
-// The platform table, which backend is built and chosen where with its Wait
-// cost, timeout resolution, wake-up, modes, Fd() and set size on every OS
-// (Windows' iocp included), is kept once, in the module's README.md under
-// "Platforms"; which kernel flag produces which bit (the Hangup and Error
-// hints included) is package event's table. Caps reports these facts at run
-// time, so portable code asks the Poller instead of checking runtime.GOOS.
-//
-// # kqueue on Linux (libkqueue)
-//
-// Built with the libkqueue tag and cgo, the kqueue backend also runs on
-// Linux over libkqueue, which implements kqueue(2) and kevent(2) in user
-// space; it is found with pkg-config, so for libkqueue installed in P:
-//
-//	PKG_CONFIG_PATH=P/lib/pkgconfig LD_LIBRARY_PATH=P/lib go test -tags libkqueue ./...
-//
-// Backends() is then ["epoll", "kqueue", "poll"]: the same backend code as
-// on macOS and the BSDs runs the whole test suite on Linux. Only a thin
-// native layer differs (the kevent struct, kqueue, kevent, the constants).
-// Where libkqueue and the kernels disagree, the backend is right on both;
-// each difference, what the backend does about it, and the test that shows
-// it:
-//
-//	   (difference; kernels; libkqueue; backend; tests)
-//	1. EV_RECEIPT in the changelist, with slots to spare in the event list
-//	   kernels:   return the receipts alone
-//	   libkqueue: then scans, and returns pending events after the receipts;
-//	              with none pending it returns 0, the receipts uncounted, and
-//	              a signal during that scan fails the call after the changes
-//	              were applied
-//	   backend:   gives kevent exactly one slot per change, so nothing is
-//	              scanned; any entry after the receipts would be read as an
-//	              event, never as a receipt, and reported by the next Wait
-//	   tests:     TestKqueueReceiptsWithSpareSlots, TestKqueueCtlDrainsNoEvent,
-//	              TestKqueueWaitReportsCarried, TestKqSplitReceipts
-//	2. An fd closed without Del, its number reused
-//	   kernels:   drop the fd's filters at the close: an EV_ENABLE or
-//	              EV_DELETE of them answers ENOENT or EBADF
-//	   libkqueue: keeps them (it cannot see the close): the EV_ENABLE succeeds
-//	              and an EV_ADD of the fd's other filter answers ENOENT
-//	   backend:   reads that ENOENT as the close, deletes both filters and
-//	              registers the new file; a change that adds no filter (a Del
-//	              of part of the mask) deletes and re-adds each kept filter
-//	   tests:     RunPoller Register/ClosedWithoutDel, TestReusedFdNumber,
-//	              TestReusedFdNumberPartialDel, TestLoopFdClosedBehindItsBack
-//	3. The error of a socket (a refused connect)
-//	   kernels:   report EV_EOF with the errno and leave SO_ERROR set
-//	   libkqueue: reads SO_ERROR to build the event, which clears it
-//	   backend:   reports the Error hint as on the kernels; SO_ERROR reads 0
-//	              afterwards, so trust the hint (a libkqueue defect)
-//	   tests:     RunPoller Readiness/ConnectRefused, which skips its SO_ERROR
-//	              check on libkqueue, naming the defect
-//	4. The kqueue fd
-//	   kernels:   readable while the kqueue has events
-//	   libkqueue: the write end of a pipe it watches for the close: never
-//	              readable
-//	   backend:   Caps.Pollable is false and Fd() is -1
-//	   tests:     RunPoller Lifetime/PollerFdWatchable
-//	5. Closing the kqueue
-//	   kernels:   close(2) frees it at once
-//	   libkqueue: a thread notices the close and frees its fds later
-//	   backend:   Close waits for that, so it leaks nothing when it returns
-//	   tests:     RunPoller Lifetime/CloexecNoLeak, TestOpenCloseLeaksNothing
-//	6. Threads and fds of libkqueue's own
-//	   kernels:   none
-//	   libkqueue: a monitoring thread with an epoll fd and an eventfd from the
-//	              first kqueue until exit, a signal thread with a socketpair
-//	              and a signalfd, and five fds per kqueue (an epoll fd, a
-//	              pipe, eventfds): about a dozen fds for one Poller
-//	   backend:   nothing to do; count them in fd budgets. Four of a
-//	              Poller's five fds are libkqueue's, closed by libkqueue: a
-//	              failure to close them cannot reach Close (a libkqueue defect)
-//	   tests:     TestOpenCloseLeaksNothing and TestCreateLoopCloseLeaksNothing
-//	              (counted after a first Poller), aeserver's TestAcceptEMFILE,
-//	              RunLoop Lifetime/CloseAggregatesErrors, which skips its count
-//	              of Close's errors on libkqueue, naming the defect
-//
-// # Portability rules
-//
-//   - Regular files and directories are refused with ErrNotPollable on every
-//     backend. epoll refuses them itself (EPERM); kqueue and poll would accept
-//     them and report them always ready, so the Poller checks with fstat(2)
-//     when an fd is first added. On Windows only sockets are pollable.
-//   - Wait returns at most one Fired per fd, with Readable and Writable merged
-//     (kqueue reports the two filters separately; the backend merges them).
-//   - An error or hang-up is reported as Readable|Writable, restricted to the
-//     bits the fd registered, plus the Hangup or Error hint where the backend
-//     reports one, so the next read or write surfaces the condition.
-//   - Close an fd only after Del. An fd closed while registered is dropped by
-//     epoll and kqueue; poll reports it once as Error (POLLNVAL) and then
-//     ignores it. The mask table still holds the old mask, so when the number
-//     comes back:
-//     an Add that brings a bit the table lacks registers the new file with
-//     only the interest of that Add (epoll learns of the close from the
-//     ENOENT of its EPOLL_CTL_MOD, kqueue from the receipt of its EV_ENABLE,
-//     poll from the POLLNVAL it saw; poll cannot tell when no Wait ran
-//     between the close and the reuse);
-//     an Add of bits the table already has makes no kernel call, as a
-//     repeated Add never does, and leaves the new file unwatched (Redis's ae
-//     has the same trap, redis#8991). Del the number first: a Del of all of
-//     a closed fd's bits succeeds on every backend and clears the table (a
-//     Del that leaves a bit registered asks epoll and kqueue, which answer
-//     EBADF). On epoll, a registered fd that was dup'ed and then closed stays
-//     in the kernel's interest set under the old number (epoll(7),
-//     "Questions and answers" 6): Del it before closing. Windows: see below.
-//   - A timed Wait never returns before its timeout has passed, unless an fd
-//     is ready or Wake was called; EINTR is retried with the remaining time.
-//
-// # Windows
-//
-// The iocp backend is the only one built on Windows, and so the default. It
-// submits one AFD poll request per registered socket to the AFD driver under
-// Winsock (as wepoll, mio and libuv do) and collects the answers from one I/O
-// completion port. Level mode is emulated (a request answers once, so a
-// reported socket gets a new one at the next Wait; Caps.LevelEmulated),
-// Oneshot is native, Edge is refused; the platform table's iocp column has
-// the rest.
-//
-// The API is the same: Add takes the SOCKET handle as an int (from
-// syscall.RawConn.Control of a net.Conn, as in the Windows Example, or a
-// socket made with golang.org/x/sys/windows).
-// Handles are kernel handle values, not small dense numbers, so the mask
-// table is keyed by handle and setsize bounds how many sockets are
-// registered at once: the Add of one more socket gets ErrRange, and so does
-// a Resize below Len(). A negative handle or one above 32 bits (64-bit
-// Windows keeps handles to 32 significant bits) gets ErrRange too. Anything
-// that is not a socket (a file, a pipe, a console) gets ErrNotPollable, a
-// closed handle an error that matches syscall.EBADF.
-//
-// Windows hands a closed handle's number out again at once, so the fd-reuse
-// rule above matters there as much: Del before closesocket. A socket closed
-// while registered completes its request with AFD_POLL_LOCAL_CLOSE and is
-// dropped without a report, as epoll drops a closed fd; the next Add that
-// brings a new bit registers the number afresh with only that bit, even with
-// no Wait between the close and the reuse. iocp cannot tell when the socket
-// had no request in flight at the close (Level mode between a report and the
-// next Wait, Oneshot mode after a report): the registration then carries
-// over to the new socket, with the table's whole mask.
-//
-// Wine, under which CI runs the Windows tests, differs from Windows here:
-//
-//	                         Wine 8.0 (measured)           Windows (as documented)
-//	recv after a peer's      returns 0, as at end of       fails with WSAECONNRESET
-//	reset                    stream (send fails with
-//	                         WSAECONNRESET)
-//	SIO_BASE_HANDLE on a     succeeds and returns the      fails with WSAENOTSOCK (the
-//	file or closed handle    handle                        backend asks getsockopt(SO_TYPE)
-//	                                                       first, on both)
-//	connect to a loopback    refused at once: Readable|    retries the SYN and is refused
-//	port nobody listens on   Writable|Error in < 1 ms      after about 2 s
-//	timed Wait overshoot     0.4 ms median for a 3 ms      up to a timer tick (15.6 ms by
-//	                         Wait                          default)
-//	a Wait(0) just after a   may miss it: wineserver       sees it: the request completes
-//	peer's send to a socket  learns of the data a moment   within the send
-//	with a request in flight later (a timed Wait sees it)
-//
-// # Concurrency
-//
-// A Poller is driven by one goroutine. Only Wake and Close may be called from
-// other goroutines while Wait runs. Close unblocks a Wait in progress, which
-// then returns ErrClosed; the kernel fds are released by whichever of the two
-// finishes last.
 package mux
 
 import (
@@ -190,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -294,8 +110,9 @@ type Caps struct {
 // No method is called after close, and none concurrently with another except
 // wake, which may run during wait.
 //
-//   - name() is the name users pass to WithBackend: "epoll", "kqueue", "poll",
-//     "iocp".
+// A backend has no name of its own: it registers its open function under
+// a name of the platform table (platforms.go).
+//
 //   - caps() describes the backend for the mode it was opened with.
 //   - fd() is a pollable descriptor for the whole set, or -1.
 //   - ctl(fd, old, new) moves fd's kernel interest from old to new. old ==
@@ -319,7 +136,6 @@ type Caps struct {
 //     fd is at or above it.
 //   - close() releases every kernel resource; called once.
 type backend interface {
-	name() string
 	caps() Caps
 	fd() int
 	ctl(fd int, old, new event.Mask) error
@@ -330,17 +146,28 @@ type backend interface {
 }
 
 type backendInfo struct {
-	name  string
-	order int // lower is preferred
-	open  func(setsize int, mode Mode) (backend, error)
+	name string // a name of the platform table
+	wake string // the wake-up it uses, also of the table
+	open func(setsize int, mode Mode) (backend, error)
 }
 
+// registry holds the backends built, in the platform table's order.
 var registry []backendInfo
 
-// register is called from each backend file's init.
-func register(name string, order int, open func(setsize int, mode Mode) (backend, error)) {
-	registry = append(registry, backendInfo{name, order, open})
-	sort.SliceStable(registry, func(i, j int) bool { return registry[i].order < registry[j].order })
+// register is called from each backend file's init, with the backend's
+// name and wake-up in the platform table (platforms.go).
+func register(name, wake string, open func(setsize int, mode Mode) (backend, error)) {
+	registry = append(registry, backendInfo{name, wake, open})
+	row := platforms[runtime.GOOS]
+	rank := func(b backendInfo) int {
+		for i, r := range row {
+			if r.name == b.name {
+				return i
+			}
+		}
+		return len(row) // not in the table: last (TestPlatforms fails)
+	}
+	sort.SliceStable(registry, func(i, j int) bool { return rank(registry[i]) < rank(registry[j]) })
 }
 
 // Backends returns the names of the backends built for this OS, the
@@ -372,12 +199,23 @@ func WithBackend(name string) Option { return func(o *options) { o.backend = nam
 // matches errors.ErrUnsupported (poll has no Edge).
 func WithMode(m Mode) Option { return func(o *options) { o.mode = m } }
 
+// record is what a Poller keeps per registered fd, the one record of its
+// interest: the mask (Readable, Writable or both; None while the fd is not
+// registered) and the registration's generation (see Poller.Registration;
+// 0 while the fd is not registered).
+type record struct {
+	mask event.Mask
+	gen  uint64
+}
+
 // Poller watches fds for readiness. Create it with Open.
 type Poller struct {
 	be    backend
+	name  string
 	mode  Mode
-	masks maskTable // the per-fd interest table
+	masks maskTable // the per-fd records: interest and generation
 	count int       // fds with a non-None mask
+	seq   uint64    // the last generation handed out
 
 	// state counts the calls in progress that use kernel fds, with
 	// closedBit set once Close ran. The last one out releases the backend.
@@ -427,7 +265,7 @@ func Open(setsize int, opts ...Option) (*Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Poller{be: be, mode: o.mode, masks: newMaskTable(setsize)}, nil
+	return &Poller{be: be, name: info.name, mode: o.mode, masks: newMaskTable(setsize)}, nil
 }
 
 // enter marks a call that uses kernel fds; false means the Poller is closed.
@@ -463,55 +301,50 @@ func (p *Poller) check(fd int, mask event.Mask) error {
 // kernel is called only when the interest changes (in Oneshot mode, also
 // to re-arm). On failure the table is unchanged. Barrier is not a Poller
 // bit (ErrBadMask): it orders aeloop's handlers and lives in aeloop.
+//
+// When fd was closed without Del and its number reused, the kernel forgot
+// the old file: the new one is registered afresh with mask alone, as a new
+// registration (see Registration).
 func (p *Poller) Add(fd int, mask event.Mask) error {
-	_, err := p.AddMask(fd, mask)
-	return err
-}
-
-// AddMask is Add that also returns fd's interest after the call, so that
-// a caller keeping its own per-fd record (as aeloop does) need not read it
-// back with Mask. The interest is the old one merged with mask, except
-// when fd was closed without Del and its number reused: the kernel then
-// forgot the old file, and the new one is registered with mask alone.
-func (p *Poller) AddMask(fd int, mask event.Mask) (event.Mask, error) {
 	return p.change(fd, mask, p.add)
 }
 
 // change lets a call that changes fd's interest in, checks fd and mask,
 // and runs do (add or del) on fd's current interest.
-func (p *Poller) change(fd int, mask event.Mask, do func(fd int, old, mask event.Mask) (event.Mask, error)) (event.Mask, error) {
+func (p *Poller) change(fd int, mask event.Mask, do func(fd int, old, mask event.Mask) error) error {
 	if !p.enter() {
-		return event.None, ErrClosed
+		return ErrClosed
 	}
 	defer p.exit()
 	if err := p.check(fd, mask); err != nil {
-		return event.None, err
+		return err
 	}
-	return do(fd, p.masks.get(fd), mask)
+	return do(fd, p.masks.get(fd).mask, mask)
 }
 
-func (p *Poller) add(fd int, old, mask event.Mask) (event.Mask, error) {
+func (p *Poller) add(fd int, old, mask event.Mask) error {
 	if old == event.None && mask != event.None {
 		if err := p.masks.admit(fd); err != nil {
-			return old, err
+			return err
 		}
 	}
 	nw := old | mask
+	afresh := false
 	if nw != old || (p.mode == Oneshot && mask != event.None) {
 		err := p.ctl(fd, old, nw)
 		if err != nil && old != event.None && errors.Is(err, syscall.ENOENT) {
 			// The fd was closed without Del and its number reused: the
 			// kernel forgot the old file. Register the new one afresh,
 			// with only the interest asked for now.
-			nw = mask
+			nw, afresh = mask, true
 			err = p.ctl(fd, event.None, nw)
 		}
 		if err != nil {
-			return old, fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
+			return fmt.Errorf("aemux: add fd %d %v: %w", fd, mask, err)
 		}
 	}
-	p.set(fd, nw)
-	return nw, nil
+	p.set(fd, nw, afresh)
+	return nil
 }
 
 // Del removes mask (Readable, Writable or both) from fd's interest. When
@@ -521,52 +354,70 @@ func (p *Poller) add(fd int, old, mask event.Mask) (event.Mask, error) {
 // (a Del that leaves a bit registered on an fd closed before it, on epoll
 // or kqueue) is returned for information and matches its errno.
 func (p *Poller) Del(fd int, mask event.Mask) error {
-	_, err := p.DelMask(fd, mask)
-	return err
-}
-
-// DelMask is Del that also returns fd's interest after the call (updated
-// even when the kernel call failed).
-func (p *Poller) DelMask(fd int, mask event.Mask) (event.Mask, error) {
 	return p.change(fd, mask, p.del)
 }
 
-func (p *Poller) del(fd int, old, mask event.Mask) (event.Mask, error) {
+func (p *Poller) del(fd int, old, mask event.Mask) error {
 	nw := old &^ mask
 	if old == nw {
-		return nw, nil
+		return nil
 	}
-	p.set(fd, nw)
+	p.set(fd, nw, false)
 	err := p.ctl(fd, old, nw)
 	if err != nil && nw == event.None && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EBADF)) {
 		// The fd was closed (EBADF), or closed and its number reused by a
 		// file the kernel never watched (ENOENT): its registration went
 		// with it. epoll and kqueue say so, poll asks nothing; all agree.
-		return nw, nil
+		return nil
 	}
 	if err != nil && errors.Is(err, syscall.ENOENT) {
 		err = p.ctl(fd, event.None, nw)
 	}
 	if err != nil {
-		return nw, fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
+		return fmt.Errorf("aemux: del fd %d %v: %w", fd, mask, err)
 	}
-	return nw, nil
+	return nil
 }
 
-func (p *Poller) set(fd int, m event.Mask) {
-	if (p.masks.get(fd) == event.None) != (m == event.None) {
-		if m == event.None {
+// set stores fd's new interest m. A registration starts when m leaves
+// None, or afresh when the kernel forgot fd's old file: it gets the next
+// generation. It ends when m is None.
+func (p *Poller) set(fd int, m event.Mask, afresh bool) {
+	r := p.masks.get(fd)
+	switch {
+	case m == event.None:
+		if r.mask != event.None {
 			p.count--
-		} else {
-			p.count++
 		}
+		r.gen = 0
+	case r.mask == event.None:
+		p.count++
+		fallthrough
+	case afresh:
+		p.seq++
+		r.gen = p.seq
 	}
-	p.masks.put(fd, m)
+	r.mask = m
+	p.masks.put(fd, r)
 }
 
 // Mask returns fd's registered interest (Readable, Writable or both); None
 // for an fd that is not registered or out of range.
-func (p *Poller) Mask(fd int) event.Mask { return p.masks.get(fd) }
+func (p *Poller) Mask(fd int) event.Mask { return p.masks.get(fd).mask }
+
+// Registration returns fd's registered interest, as Mask does, and its
+// generation: a number, never 0, that a registration gets when it starts
+// (an Add to an fd with no interest, or the Add that registers a reused
+// fd number afresh) and keeps until its interest is None; 0 for an fd
+// that is not registered or out of range. Code that handles the entries
+// of one Wait in turn reads the generations right after the Wait, then
+// skips an entry whose fd's generation changed since: its fd was deleted,
+// and perhaps added again, by the handling of an earlier entry, and the
+// readiness reported is the old file's. Package aeloop does so.
+func (p *Poller) Registration(fd int) (event.Mask, uint64) {
+	r := p.masks.get(fd)
+	return r.mask, r.gen
+}
 
 // Stats returns the Poller's counters. Like Add, call it from the goroutine
 // that drives the Poller.
@@ -668,7 +519,7 @@ func monotime() time.Duration { return time.Since(epoch) }
 func (p *Poller) trim(fired []event.Fired) int {
 	n := 0
 	for _, f := range fired {
-		reg := p.masks.get(f.Fd) & event.IO
+		reg := p.masks.get(f.Fd).mask & event.IO
 		if m := f.Mask & (reg | event.Hangup | event.Error); m&event.IO != 0 {
 			fired[n] = event.Fired{Fd: f.Fd, Mask: m}
 			n++
@@ -723,7 +574,7 @@ func (p *Poller) Resize(setsize int) error {
 func (p *Poller) SetSize() int { return p.masks.size() }
 
 // Name returns the backend's name: "epoll", "kqueue", "poll" or "iocp".
-func (p *Poller) Name() string { return p.be.name() }
+func (p *Poller) Name() string { return p.name }
 
 // Mode returns the mode the Poller was opened with.
 func (p *Poller) Mode() Mode { return p.mode }

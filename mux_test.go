@@ -107,6 +107,8 @@ func TestRegistrationCalls(t *testing.T) {
 		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2})
 		step(p.Del, event.Writable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
 		assert.Equal(t, event.None, p.Mask(r))
+		_, gen := p.Registration(r)
+		assert.Zero(t, gen, "no registration, no generation")
 		step(p.Del, event.Readable, mux.Stats{Registers: 1, Modifies: 2, Deregisters: 1})
 		assert.Equal(t, 0, p.Len())
 	})
@@ -124,6 +126,8 @@ func TestReusedFdNumber(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, p.Add(fds[0], event.Readable))
 		num := fds[0]
+		_, oldGen := p.Registration(num)
+		assert.NotZero(t, oldGen, "a registration has a generation")
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 		fired := make([]event.Fired, 8)
@@ -144,6 +148,9 @@ func TestReusedFdNumber(t *testing.T) {
 		defer unix.Close(sp[1])
 		require.NoError(t, p.Add(num, event.Writable))
 		assert.Equal(t, event.Writable, p.Mask(num), "only the new interest")
+		m, gen := p.Registration(num)
+		assert.Equal(t, event.Writable, m)
+		assert.Greater(t, gen, oldGen, "registered afresh: a new generation")
 		wantOnly(t, p, num, event.Writable, 100*time.Millisecond, "the new socket is not watched")
 	})
 }
@@ -180,7 +187,7 @@ func closedAndReused(t *testing.T, p *mux.Poller, m event.Mask) (x, y int) {
 
 // An fd closed without Del whose number comes back with the same interest:
 // a repeated Add makes no kernel call, so it is Del, then Add (mux's
-// package doc, "Portability rules").
+// package doc, "Rules").
 func TestReusedFdNumberSameMask(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		p, err := mux.Open(1024, mux.WithBackend(name))

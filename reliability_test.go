@@ -16,8 +16,8 @@ import (
 func TestOpenCloseLeaksNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, name string) {
 		// One cycle first: libkqueue opens two process-wide fds with the
-		// first kqueue and keeps them until exit (package doc, "kqueue on
-		// Linux"); what must not grow is the count per cycle.
+		// first kqueue and keeps them until exit (backend_kqueue_native_libkqueue.go,
+		// difference 6); what must not grow is the count per cycle.
 		p, err := mux.Open(64, mux.WithBackend(name))
 		require.NoError(t, err)
 		require.NoError(t, p.Close())

@@ -16,6 +16,9 @@ type waker struct {
 	one [8]byte // a native-endian 1, for wake
 }
 
+// wakerKind names this waker in the platform table.
+const wakerKind = wakeEventfd
+
 func newWaker() (*waker, error) {
 	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {

@@ -15,6 +15,9 @@ type waker struct {
 	one  [1]byte  // wake's; separate because wake runs concurrently with drain
 }
 
+// wakerKind names this waker in the platform table.
+const wakerKind = wakePipe
+
 func newWaker() (*waker, error) {
 	var p [2]int
 	if err := pipeCloexec(&p); err != nil {

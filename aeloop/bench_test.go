@@ -65,6 +65,43 @@ func BenchmarkProcessEvents(b *testing.B) {
 	}
 }
 
+// BenchmarkAddDelEvent is the bookkeeping of AddEvent and DelEvent on an
+// fd registered for Readable, per backend: "toggle" adds and deletes
+// Writable (two kernel calls, as a server arming its write handler for a
+// reply), "same" adds Readable again and deletes Barrier (no kernel call:
+// the loop's and the Poller's records alone).
+func BenchmarkAddDelEvent(b *testing.B) {
+	for _, name := range mux.Backends() {
+		for _, c := range []struct {
+			name     string
+			add, del event.Mask
+		}{{"toggle", event.Writable, event.Writable}, {"same", event.Readable, event.Barrier}} {
+			b.Run(name+"/"+c.name, func(b *testing.B) {
+				fd := readyPairs(b, 1)[0]
+				l, err := aeloop.CreateLoop(64, mux.WithBackend(name))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				h := func(*aeloop.Loop, int, any, event.Mask) {}
+				if err := l.AddEvent(fd, event.Readable, h, nil); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := l.AddEvent(fd, c.add, h, nil); err != nil {
+						b.Fatal(err)
+					}
+					l.DelEvent(fd, c.del)
+				}
+				if got := l.GetEvents(fd); got != event.Readable {
+					b.Fatalf("GetEvents = %v, want Readable", got)
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkTimers1M adds 1,000,000 timers (due over 10 ms, added out of due
 // order) and fires them all, per iteration.
 func BenchmarkTimers1M(b *testing.B) {

@@ -1,6 +1,6 @@
 // Package aeloop is Redis's ae event loop in Go: fd handlers, timers,
 // before- and after-sleep hooks, Main and Stop, on top of a mux.Poller
-// (epoll, kqueue or poll). C code written against ae ports to it almost
+// (epoll, kqueue, poll or iocp). C code written against ae ports to it almost
 // line by line; the constants keep ae's values.
 //
 // One goroutine drives a Loop, through Main or ProcessEvents, and every
@@ -22,7 +22,7 @@
 //	aeProcessEvents(el, flags)         (*Loop).ProcessEvents(flags) (int, error)
 //	aeCreateFileEvent(el, fd, m, p, d) (*Loop).AddEvent(fd, mask, proc, clientData) error
 //	aeDeleteFileEvent(el, fd, m)       (*Loop).DelEvent(fd, mask)
-//	aeGetFileEvents(el, fd)            (*Loop).GetEvents(fd) event.Mask
+//	aeGetFileEvents(el, fd)            (*Loop).GetEvents(fd) Mask
 //	aeGetFileClientData(el, fd)        (*Loop).GetClientData(fd) any
 //	aeCreateTimeEvent(el, ms, p, d, f) (*Loop).AddTimer(ms*time.Millisecond, proc, clientData, fin) (int64, error)
 //	aeDeleteTimeEvent(el, id)          (*Loop).DelTimer(id) error
@@ -32,7 +32,7 @@
 //	aeGetSetSize(el)                   (*Loop).SetSize() int
 //	aeResizeSetSize(el, setsize)       (*Loop).ResizeSetSize(n) error
 //	aeGetApiName()                     mux.DefaultBackend() (string, error); per loop (*Loop).ApiName() string
-//	aeWait(fd, mask, ms)               Wait(fd, mask, timeout) (event.Mask, error)
+//	aeWait(fd, mask, ms)               Wait(fd, mask, timeout) (Mask, error)
 //	aeFileProc                         FileProc
 //	aeTimeProc                         TimeProc (returns a time.Duration: return ms * time.Millisecond)
 //	aeEventFinalizerProc               Finalizer
@@ -56,9 +56,12 @@
 // that slipped through. examples/aewrk is a whole ae program ported this
 // way, wrk's event core, beside anet's client calls (Resolve, Pending).
 //
-// Masks live in one place, the Poller's per-fd table (ae's
-// events[fd].mask); the Loop keeps only the handlers and client data, in
-// its own fd-indexed slice. GetEvents reads the Poller's table.
+// An fd's interest lives in one place, the Poller's per-fd record (ae's
+// events[fd].mask, Readable and Writable), with the generation of its
+// registration (mux.Poller.Registration); the Loop keeps only the
+// handlers, the client data and Barrier, in its own fd-indexed slice, and
+// asks the Poller for the rest. GetEvents is the Poller's mask plus the
+// loop's Barrier.
 //
 // # Differences from ae, and why
 //
@@ -132,9 +135,8 @@
 // read handler; DelEvent of Writable removes Barrier too; GetEvents
 // returns the raw mask, Barrier included (so 7 is possible). Barrier lives
 // in the loop's own per-fd record, as AE_BARRIER lives in ae's
-// aeFileEvent.mask; the loop's Poller registers Readable and Writable only,
-// and tells the loop, through mux.Poller.AddMask and DelMask, what it
-// registered, so the loop keeps one record and reads nothing back. Like Valkey
+// aeFileEvent.mask; the loop's Poller registers and keeps Readable and
+// Writable only, and the loop asks it for them. Like Valkey
 // (valkey#725), DelEvent trims the mask to what is registered and calls the
 // kernel only when Readable or Writable actually change; kernel errors on
 // delete are ignored as in ae (the fd may be closed already). DelEvent
@@ -174,7 +176,7 @@
 // the Hangup and Error hints to ae's Writable for POLLHUP and POLLERR, and
 // never ends before its timeout (it is mux.WaitFd, with ae's mapping).
 //
-// ApiName is "epoll", "kqueue" or "poll", per loop; ae's evport and select
+// ApiName is "epoll", "kqueue", "poll" or "iocp", per loop; ae's evport and select
 // backends do not exist here. CreateLoop takes mux options: WithBackend
 // picks the backend, and WithMode should stay at its default, Level, which
 // is the only mode ae's rules were written for.

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux/aeloop"
-	"github.com/aemux/mux/event"
+	"github.com/aemux/mux/anet"
 )
 
 // An echo server on one end of a socketpair and a client on the other, both
@@ -27,33 +27,33 @@ func Example() {
 		panic(err)
 	}
 	server, client := sp[0], sp[1]
-	unix.SetNonblock(server, true)
-	unix.SetNonblock(client, true)
-	defer unix.Close(server)
-	defer unix.Close(client)
+	anet.NonBlock(server, true)
+	anet.NonBlock(client, true)
+	defer anet.Close(server)
+	defer anet.Close(client)
 
-	echo := func(l *aeloop.Loop, fd int, _ any, _ event.Mask) {
+	echo := func(l *aeloop.Loop, fd int, _ any, _ aeloop.Mask) {
 		buf := make([]byte, 512)
-		n, err := unix.Read(fd, buf)
+		n, err := anet.Read(fd, buf)
 		if n <= 0 || err != nil { // EOF or error: forget the connection
-			l.DelEvent(fd, event.Readable|event.Writable)
+			l.DelEvent(fd, aeloop.Readable|aeloop.Writable)
 			return
 		}
-		unix.Write(fd, buf[:n]) // a real server would queue what does not fit
+		anet.Write(fd, buf[:n]) // a real server would queue what does not fit
 	}
-	show := func(l *aeloop.Loop, fd int, clientData any, _ event.Mask) {
+	show := func(l *aeloop.Loop, fd int, clientData any, _ aeloop.Mask) {
 		buf := make([]byte, 512)
-		n, _ := unix.Read(fd, buf)
+		n, _ := anet.Read(fd, buf)
 		fmt.Printf("%s got %q\n", clientData, buf[:n])
 		l.Stop()
 	}
-	if err := l.AddEvent(server, event.Readable, echo, nil); err != nil {
+	if err := l.AddEvent(server, aeloop.Readable, echo, nil); err != nil {
 		panic(err)
 	}
-	if err := l.AddEvent(client, event.Readable, show, "client"); err != nil {
+	if err := l.AddEvent(client, aeloop.Readable, show, "client"); err != nil {
 		panic(err)
 	}
-	unix.Write(client, []byte("hello"))
+	anet.Write(client, []byte("hello"))
 	if err := l.Main(); err != nil {
 		panic(err)
 	}
@@ -129,13 +129,13 @@ func ExampleWait() {
 	if err != nil {
 		panic(err)
 	}
-	defer unix.Close(sp[0])
-	defer unix.Close(sp[1])
+	defer anet.Close(sp[0])
+	defer anet.Close(sp[1])
 
-	m, err := aeloop.Wait(sp[0], event.Readable, 10*time.Millisecond)
+	m, err := aeloop.Wait(sp[0], aeloop.Readable, 10*time.Millisecond)
 	fmt.Println(m, err) // nothing to read: timed out
-	unix.Write(sp[1], []byte("x"))
-	m, err = aeloop.Wait(sp[0], event.Readable|event.Writable, time.Second)
+	anet.Write(sp[1], []byte("x"))
+	m, err = aeloop.Wait(sp[0], aeloop.Readable|aeloop.Writable, time.Second)
 	fmt.Println(m, err)
 	// Output:
 	// None <nil>

@@ -41,7 +41,7 @@ const NoMore time.Duration = -1
 // FileProc handles an fd event (aeFileProc). mask is what fired: Readable
 // and/or Writable, plus the Hangup and Error hints where the backend
 // reports them.
-type FileProc func(l *Loop, fd int, clientData any, mask event.Mask)
+type FileProc func(l *Loop, fd int, clientData any, mask Mask)
 
 // TimeProc handles a timer (aeTimeProc). It returns NoMore to delete the
 // timer, or the delay until its next run, counted from when it returns.
@@ -69,23 +69,22 @@ var (
 // by the next poll (the Poller guarantees that none starves).
 const maxFired = 4096
 
-// fileEvent is what aeloop keeps per fd (aeFileEvent): the ae mask, the
-// handlers and the client data.
+// fileEvent is what aeloop keeps per fd (aeFileEvent without its
+// interest): the handlers, the client data and Barrier. The fd's interest
+// (Readable, Writable) and its registration's generation are the Poller's
+// record, which the loop asks (Poller.Registration): the mask is kept
+// once.
 type fileEvent struct {
-	// mask is the fd's ae mask (aeFileEvent.mask): the Readable and
-	// Writable interest the Poller registered, plus Barrier, which only
-	// the loop knows. None while the fd is not registered.
-	mask         event.Mask
 	rproc, wproc FileProc
 	data         any
 	// both: Readable and Writable were last set by one AddEvent call, so
 	// the handler is called once when both fire (ae compares the two proc
 	// pointers; Go cannot compare funcs).
 	both bool
-	// gen identifies the current registration: a fresh value each time
-	// the fd goes from unregistered to registered, 0 while unregistered.
-	// A fired entry is delivered only while gen is what it was at the poll.
-	gen uint64
+	// barrier: the fd's mask has Barrier, which only the loop knows. An
+	// fd with Barrier and no interest is registered with the loop alone
+	// (as in ae, where it holds a slot).
+	barrier bool
 }
 
 // batch is the fired buffer of one ProcessEvents nesting level.
@@ -133,8 +132,9 @@ type Stats struct {
 type Loop struct {
 	p      *mux.Poller
 	events []fileEvent // indexed by fd; len is the set size
-	nfds   int         // fds whose events[fd].mask is not None
-	regSeq uint64      // last fileEvent.gen handed out
+	// barrierOnly counts the fds registered with Barrier alone, which
+	// the Poller does not count (Poller.Len).
+	barrierOnly int
 
 	batches []batch // fired buffers, indexed by nesting level (nest-1)
 
@@ -240,45 +240,50 @@ func rangeErr(op string, fd, setsize int) error {
 // unix.ERANGE); unknown bits or Hangup/Error with mux.ErrBadMask; a nil
 // proc with ErrNilFunc; a regular file or directory with
 // mux.ErrNotPollable. On any error nothing changes.
-func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) error {
+func (l *Loop) AddEvent(fd int, mask Mask, proc FileProc, clientData any) error {
 	if l.isClosed() {
 		return mux.ErrClosed
 	}
 	if proc == nil && mask&event.IO != 0 {
 		return fmt.Errorf("aeloop: add fd %d: %w", fd, ErrNilFunc)
 	}
-	// The handler table is indexed by fd. The Poller checks the same
-	// bound on unix, but on Windows its set size bounds a count of
-	// sockets, not their handle values.
-	if fd < 0 || fd >= len(l.events) {
+	// The handler table is indexed by fd: this is the range check. (On
+	// unix the Poller's table has the same bound; on Windows its set size
+	// bounds a count of sockets, not their handle values.)
+	if uint(fd) >= uint(len(l.events)) {
 		return rangeErr("add", fd, len(l.events))
 	}
+	fe := &l.events[fd]
+	old, gen := l.p.Registration(fd)
 	// The Poller checks the bits it registers; Barrier is the loop's.
-	io, err := l.p.AddMask(fd, mask&^event.Barrier)
-	if err != nil {
+	if err := l.p.Add(fd, mask&^event.Barrier); err != nil {
 		if errors.Is(err, mux.ErrRange) {
-			return rangeErr("add", fd, len(l.events))
+			// Windows: one socket more than the set size. ERANGE too, as
+			// for an fd out of range.
+			return fmt.Errorf("aeloop: add fd %d: %w: %w", fd, err, syscall.ERANGE)
 		}
 		return err
 	}
-	fe := &l.events[fd]
-	old := fe.mask
-	nw := old | mask
-	if nw&event.IO != io {
+	io, nwGen := l.p.Registration(fd)
+	wasBarrierOnly := old == event.None && fe.barrier
+	if gen != 0 && nwGen != gen {
 		// The fd was closed without DelEvent and its number reused: the
-		// Poller registered the new file with this call's interest only.
-		nw = mask
+		// Poller registered the new file with this call's interest only,
+		// and the old Barrier went with the old file.
+		fe.barrier = false
 	}
-	if nw == event.None {
+	if mask&event.Barrier != 0 {
+		fe.barrier = true
+	}
+	if io == event.None && !fe.barrier {
 		return nil // mask None on an unregistered fd: nothing to keep
 	}
-	if old == event.None {
-		l.nfds++
-	}
-	fe.mask = nw
-	if old&event.IO == 0 && nw&event.IO != 0 {
-		l.regSeq++
-		fe.gen = l.regSeq
+	if isBarrierOnly := io == event.None; isBarrierOnly != wasBarrierOnly {
+		if isBarrierOnly {
+			l.barrierOnly++
+		} else {
+			l.barrierOnly--
+		}
 	}
 	if mask&event.Readable != 0 {
 		fe.rproc = proc
@@ -303,55 +308,69 @@ func (l *Loop) AddEvent(fd int, mask event.Mask, proc FileProc, clientData any) 
 // dropped, and an event for it that is still pending in the current
 // ProcessEvents batch is never delivered, even if fd is added again. Kernel
 // errors are ignored, as in ae: the fd may already be closed.
-func (l *Loop) DelEvent(fd int, mask event.Mask) {
-	if fd < 0 || fd >= len(l.events) || l.events[fd].mask == event.None {
-		return
-	}
-	// The Poller's table is updated even when the kernel call fails.
-	io, err := l.p.DelMask(fd, mask&event.IO)
-	if errors.Is(err, mux.ErrClosed) {
+func (l *Loop) DelEvent(fd int, mask Mask) {
+	if uint(fd) >= uint(len(l.events)) {
 		return
 	}
 	fe := &l.events[fd]
-	if io == event.None {
-		*fe = fileEvent{} // Barrier alone means nothing
-		l.nfds--
+	wasBarrierOnly := fe.barrier && l.p.Mask(fd) == event.None
+	// The Poller's record is updated even when the kernel call fails; an
+	// fd it does not have costs no kernel call.
+	if err := l.p.Del(fd, mask&event.IO); errors.Is(err, mux.ErrClosed) {
 		return
 	}
-	if mask&event.Writable != 0 {
-		mask |= event.Barrier
+	io := l.p.Mask(fd)
+	if io == event.None {
+		if wasBarrierOnly {
+			l.barrierOnly--
+		}
+		*fe = fileEvent{} // Barrier alone means nothing
+		return
 	}
-	fe.mask = io | fe.mask&^mask&event.Barrier
-	nw := fe.mask
-	if nw&event.Readable == 0 {
+	if mask&(event.Writable|event.Barrier) != 0 {
+		fe.barrier = false
+	}
+	if io&event.Readable == 0 {
 		fe.rproc, fe.both = nil, false
 	}
-	if nw&event.Writable == 0 {
+	if io&event.Writable == 0 {
 		fe.wproc, fe.both = nil, false
 	}
 }
 
 // GetEvents returns fd's registered mask, Barrier included
 // (aeGetFileEvents); None for an unregistered or out-of-range fd.
-func (l *Loop) GetEvents(fd int) event.Mask {
-	if fd < 0 || fd >= len(l.events) {
+func (l *Loop) GetEvents(fd int) Mask {
+	if uint(fd) >= uint(len(l.events)) {
 		return event.None
 	}
-	return l.events[fd].mask
+	m := l.p.Mask(fd)
+	if l.events[fd].barrier {
+		m |= event.Barrier
+	}
+	return m
 }
 
 // GetClientData returns the client data of a registered fd, nil otherwise
 // (aeGetFileClientData).
 func (l *Loop) GetClientData(fd int) any {
-	if fd < 0 || fd >= len(l.events) || l.events[fd].mask == event.None {
+	if uint(fd) >= uint(len(l.events)) {
+		return nil
+	}
+	if l.p.Mask(fd) == event.None && !l.events[fd].barrier {
 		return nil
 	}
 	return l.events[fd].data
 }
 
-// live reports whether fd still has the registration that fired.
-func (l *Loop) live(fd int, gen uint64) bool {
-	return fd < len(l.events) && l.events[fd].gen == gen
+// registered returns fd's interest while fd still has the registration
+// that fired (generation gen), None once it has another or none.
+func (l *Loop) registered(fd int, gen uint64) event.Mask {
+	m, g := l.p.Registration(fd)
+	if g != gen || fd >= len(l.events) {
+		return event.None
+	}
+	return m
 }
 
 func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
@@ -418,7 +437,7 @@ func (l *Loop) processEvents(flags int, start int64) (int, int64, error) {
 	}
 	idle := int64(0)
 	processed := 0
-	if l.nfds > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
+	if l.p.Len() > 0 || l.barrierOnly > 0 || (flags&TimeEvents != 0 && flags&DontWait == 0) {
 		hook := l.beforeSleep != nil && flags&CallBeforeSleep != 0
 		if hook {
 			l.beforeSleep(l)
@@ -455,7 +474,7 @@ func (l *Loop) processEvents(flags int, start int64) (int, int64, error) {
 			n = 0
 		}
 		for j := range n {
-			gens[j] = l.events[fired[j].Fd].gen
+			_, gens[j] = l.p.Registration(fired[j].Fd)
 		}
 		if l.afterSleep != nil && flags&CallAfterSleep != 0 {
 			l.afterSleep(l)
@@ -503,31 +522,35 @@ func (l *Loop) batch() ([]event.Fired, []uint64) {
 
 // dispatch runs fd's handlers for one fired entry.
 func (l *Loop) dispatch(fd int, fired event.Mask, gen uint64) {
-	if !l.live(fd, gen) {
+	m := l.registered(fd, gen) & fired
+	if m == event.None {
 		return
 	}
 	fe := &l.events[fd]
-	invert := fe.mask&event.Barrier != 0
+	invert := fe.barrier
 	called := false
-	if !invert && fe.mask&fired&event.Readable != 0 {
+	if !invert && m&event.Readable != 0 {
 		fe.rproc(l, fd, fe.data, fired)
 		called = true
+		// Re-read everything: the handler may have deleted, replaced or
+		// resized (l.events may be a new slice), or the loop may be closed.
+		if m = l.registered(fd, gen) & fired; m == event.None || l.isClosed() {
+			return
+		}
+		fe = &l.events[fd]
 	}
-	// Re-read everything: the handler may have deleted, replaced or
-	// resized (l.events may be a new slice), or the loop may be closed.
-	if !l.live(fd, gen) || (called && l.isClosed()) {
-		return
-	}
-	fe = &l.events[fd]
-	if fe.mask&fired&event.Writable != 0 && (!called || !fe.both) {
+	if m&event.Writable != 0 && (!called || !fe.both) {
 		fe.wproc(l, fd, fe.data, fired)
 		called = true
+		if !invert {
+			return
+		}
+		if m = l.registered(fd, gen) & fired; m == event.None || l.isClosed() {
+			return
+		}
+		fe = &l.events[fd]
 	}
-	if !invert || !l.live(fd, gen) || (called && l.isClosed()) {
-		return
-	}
-	fe = &l.events[fd]
-	if fe.mask&fired&event.Readable != 0 && (!called || !fe.both) {
+	if invert && m&event.Readable != 0 && (!called || !fe.both) {
 		fe.rproc(l, fd, fe.data, fired)
 	}
 }
@@ -598,7 +621,7 @@ func (l *Loop) ResizeSetSize(n int) error {
 	// An fd with Barrier alone is registered with the loop only (as in ae,
 	// where it holds a slot): the Poller cannot see it.
 	for fd := max(n, 0); fd < len(l.events); fd++ {
-		if l.events[fd].mask != event.None {
+		if l.p.Mask(fd) != event.None || l.events[fd].barrier {
 			return rangeErr("resize below", fd, len(l.events))
 		}
 	}
@@ -614,8 +637,8 @@ func (l *Loop) ResizeSetSize(n int) error {
 // SetSize returns the set size: fds must be below it (aeGetSetSize).
 func (l *Loop) SetSize() int { return len(l.events) }
 
-// ApiName returns the backend's name: "epoll", "kqueue" or "poll"
-// (aeGetApiName).
+// ApiName returns the backend's name: "epoll", "kqueue", "poll" or
+// "iocp" (aeGetApiName).
 func (l *Loop) ApiName() string { return l.p.Name() }
 
 // Stats returns the loop's counters. Call it on the loop's goroutine; from

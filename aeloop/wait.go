@@ -20,7 +20,7 @@ import (
 // milliseconds, it is rounded up). A closed fd (POLLNVAL, which ae
 // reports as 0) is an error matching unix.EBADF; fd < 0 is mux.ErrRange;
 // mask bits other than Readable and Writable are mux.ErrBadMask.
-func Wait(fd int, mask event.Mask, timeout time.Duration) (event.Mask, error) {
+func Wait(fd int, mask Mask, timeout time.Duration) (Mask, error) {
 	m, err := mux.WaitFd(fd, mask, timeout)
 	if m&(event.Error|event.Hangup) != 0 {
 		m |= event.Writable

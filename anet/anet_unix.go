@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -143,7 +146,8 @@ func fileKind(m os.FileMode) string {
 }
 
 // acceptLoop is Accept and AcceptAddr: it retries what is to be retried
-// and wraps the rest. wantAddr false lets Linux skip decoding the address.
+// and wraps the rest. wantAddr false lets Linux skip decoding the address,
+// and the BSDs converting it.
 func acceptLoop(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 	if !validFd(lfd) {
 		return -1, nil, fdErr("accept", lfd, acceptCall, unix.EBADF)
@@ -201,4 +205,184 @@ func connect(what string, family int, sa, local unix.Sockaddr) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// Sockaddr is a socket address as the system package decodes it:
+// unix.Sockaddr here (*unix.SockaddrInet4, *unix.SockaddrInet6,
+// *unix.SockaddrUnix), windows.Sockaddr on Windows. AcceptAddr returns one
+// and FormatAddr writes one, with the same signatures on every OS.
+type Sockaddr = unix.Sockaddr
+
+// The address types and numbers the OS-neutral code builds sockaddrs and
+// sets options with.
+type (
+	sockaddrInet4 = unix.SockaddrInet4
+	sockaddrInet6 = unix.SockaddrInet6
+)
+
+const (
+	afInet     = unix.AF_INET
+	afInet6    = unix.AF_INET6
+	solSocket  = unix.SOL_SOCKET
+	ipprotoTCP = unix.IPPROTO_TCP
+	tcpNoDelay = unix.TCP_NODELAY
+	soSndBuf   = unix.SO_SNDBUF
+	soRcvBuf   = unix.SO_RCVBUF
+	ipprotoV6  = unix.IPPROTO_IPV6
+	ipv6Only   = unix.IPV6_V6ONLY
+)
+
+// The errnos the OS-neutral code reports.
+var (
+	errWouldBlock  error = unix.EAGAIN
+	errBadFd       error = unix.EBADF
+	errInval       error = unix.EINVAL
+	errAfNoSupport error = unix.EAFNOSUPPORT
+	errTimedOut    error = unix.ETIMEDOUT
+)
+
+func getsockname(fd int) (Sockaddr, error) { return unix.Getsockname(fd) }
+func getpeername(fd int) (Sockaddr, error) { return unix.Getpeername(fd) }
+
+// Close closes fd (close(2); closesocket on Windows). It is there so that
+// a handler closes its connections the same way on every OS; unix.Close
+// does the same here.
+func Close(fd int) error {
+	if !validFd(fd) {
+		return fdErr("close", fd, "close", errBadFd)
+	}
+	return fdErr("close", fd, "close", unix.Close(fd))
+}
+
+// sockErrno reads and clears fd's pending error (SO_ERROR): nil when there
+// is none, else the errno, unwrapped. err is getsockopt's own failure.
+func sockErrno(fd int) (pending, err error) {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || v == 0 {
+		return nil, err
+	}
+	return unix.Errno(v), nil
+}
+
+// errIntr is the errno of an interrupted call, which Read and Write retry.
+var errIntr error = unix.EINTR
+
+// closeFd closes an fd anet made and gives up on, ignoring the error.
+func closeFd(fd int) { unix.Close(fd) }
+
+// maxUnixPath is the longest Unix socket path anet accepts: sun_path less
+// one byte for the terminating NUL (103 bytes on darwin and the BSDs, 107
+// on Linux).
+const maxUnixPath = len(unix.RawSockaddrUnix{}.Path) - 1
+
+// parseUnix checks a Unix socket path and makes its sockaddr.
+func parseUnix(path string) (unix.Sockaddr, error) {
+	switch {
+	case path == "":
+		return nil, addrErr(path, "empty Unix socket path")
+	case strings.IndexByte(path, 0) >= 0:
+		return nil, addrErr(path, "NUL byte in Unix socket path")
+	case len(path) > maxUnixPath:
+		return nil, addrErr(path, "Unix socket path longer than "+strconv.Itoa(maxUnixPath)+" bytes")
+	case isAbstract(path) && len(path) == 1:
+		return nil, addrErr(path, "empty abstract socket name")
+	}
+	return &unix.SockaddrUnix{Name: path}, nil
+}
+
+// isAbstract reports whether a Unix socket path names Linux's abstract
+// namespace, where there is no file to remove or chmod.
+func isAbstract(path string) bool {
+	return abstractUnix && len(path) > 0 && path[0] == '@'
+}
+
+// formatOther is FormatAddr for a Unix socket address: its path, "" for an
+// unnamed one; other address types give "".
+func formatOther(sa Sockaddr) string {
+	if sa, ok := sa.(*unix.SockaddrUnix); ok && !(abstractUnix && sa.Name == "@") {
+		return sa.Name
+	}
+	return ""
+}
+
+// NonBlock sets (on) or clears O_NONBLOCK on fd: anetNonBlock and
+// anetBlock in one.
+func NonBlock(fd int, on bool) error {
+	var err error = unix.EBADF
+	if validFd(fd) {
+		err = unix.SetNonblock(fd, on)
+	}
+	return fdErr("O_NONBLOCK", fd, "fcntl", err)
+}
+
+// Cloexec sets FD_CLOEXEC on fd, so exec'ed programs do not inherit it.
+// Fds made by anet have it already; this is for fds from elsewhere.
+func Cloexec(fd int) error {
+	var err error = unix.EBADF
+	if validFd(fd) {
+		var flags int
+		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err == nil && flags&unix.FD_CLOEXEC == 0 {
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+		}
+	}
+	return fdErr("FD_CLOEXEC", fd, "fcntl", err)
+}
+
+// KeepAlive turns on SO_KEEPALIVE on a TCP socket and, where the OS has
+// per-socket timers, sets them as Redis's anetKeepAlive does: the first
+// probe after interval of idleness, then a probe every interval/3, and the
+// peer is dropped after 3 unanswered probes. The interval is rounded up to
+// whole seconds and kept between 1 s and 32767 s (Linux's largest); the
+// probe interval is at least 1 s.
+//
+// The idle time is TCP_KEEPIDLE on Linux, FreeBSD, NetBSD and DragonFly
+// and TCP_KEEPALIVE on darwin, which all also get TCP_KEEPINTVL and
+// TCP_KEEPCNT. OpenBSD has no per-socket timers (only the
+// net.inet.tcp.keepidle and keepintvl sysctls), so there interval only
+// matters in being > 0. interval <= 0 sets SO_KEEPALIVE alone, leaving
+// the system's timers.
+func KeepAlive(fd int, interval time.Duration) error {
+	if err := setIntOpt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, "SO_KEEPALIVE"); err != nil {
+		return err
+	}
+	if interval <= 0 || !keepAliveTimers {
+		return nil
+	}
+	idle := keepIdleSeconds(interval)
+	if err := setIntOpt(fd, unix.IPPROTO_TCP, tcpKeepIdle, idle, tcpKeepIdleName); err != nil {
+		return err
+	}
+	if err := setIntOpt(fd, unix.IPPROTO_TCP, tcpKeepIntvl, max(idle/3, 1), "TCP_KEEPINTVL"); err != nil {
+		return err
+	}
+	return setIntOpt(fd, unix.IPPROTO_TCP, tcpKeepCnt, keepAliveProbes, "TCP_KEEPCNT")
+}
+
+// setIntOpt sets an int socket option, name for the error text.
+func setIntOpt(fd, level, opt, v int, name string) error {
+	var err error = unix.EBADF
+	if validFd(fd) {
+		err = unix.SetsockoptInt(fd, level, opt, v)
+	}
+	return fdErr(name, fd, "setsockopt", err)
+}
+
+// Pending returns how many bytes are waiting to be read on fd (wrk's
+// sock_readable), with the FIONREAD ioctl: SIOCINQ, its Linux name, on
+// Linux; FIONREAD on macOS and the BSDs. For a TCP or Unix stream socket
+// that is the data in its receive buffer; pipes and terminals answer too.
+// A client that read a full buffer can ask whether another read would find
+// more, instead of making it and getting EAGAIN. Linux fails with an error
+// matching unix.EINVAL for a listening socket; a bad fd fails with one
+// matching unix.EBADF.
+func Pending(fd int) (int, error) {
+	var err error = unix.EBADF
+	if validFd(fd) {
+		var n int
+		if n, err = unix.IoctlGetInt(fd, fionread); err == nil {
+			return n, nil
+		}
+	}
+	return 0, fdErr("pending bytes", fd, "ioctl "+fionreadName, err)
 }

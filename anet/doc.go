@@ -11,8 +11,8 @@
 //
 // Every fd anet creates, whether by TCPServer, UnixServer, Accept, the
 // TCPConnect functions, UnixConnect or FromNet, is non-blocking and
-// close-on-exec from the start. Closing it is the caller's job (Close, or
-// unix.Close), until NetConn or NetListener hands it to package net.
+// close-on-exec from the start. Closing it is the caller's job (Close),
+// until NetConn or NetListener hands it to package net.
 //
 // Read and Write are the calls a loop handler makes on its connections:
 // read(2) and write(2) on unix, recv and send on Windows, with the same

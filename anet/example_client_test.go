@@ -28,7 +28,7 @@ func ExampleNetConn() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unix.Close(lfd)
+	defer anet.Close(lfd)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 
 	addrs, err := anet.Resolve(context.Background(), "127.0.0.1", port)
@@ -39,7 +39,7 @@ func ExampleNetConn() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unix.Close(client)
+	defer anet.Close(client)
 
 	wait(lfd, unix.POLLIN)
 	fd, err := anet.Accept(lfd)
@@ -59,7 +59,7 @@ func ExampleNetConn() {
 		conn.Write(append([]byte("echo: "), buf[:n]...))
 	}()
 
-	if _, err := unix.Write(client, []byte("hello")); err != nil {
+	if _, err := anet.Write(client, []byte("hello")); err != nil {
 		log.Fatal(err)
 	}
 	<-done
@@ -67,7 +67,7 @@ func ExampleNetConn() {
 	n, _ := anet.Pending(client)
 	fmt.Println("bytes waiting:", n)
 	buf := make([]byte, n)
-	unix.Read(client, buf)
+	anet.Read(client, buf)
 	fmt.Println(string(buf))
 	// Output:
 	// bytes waiting: 11

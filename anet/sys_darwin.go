@@ -1,5 +1,9 @@
 //go:build darwin
 
+// macOS's own calls and constants: no SOCK_CLOEXEC and no accept4, and
+// TCP_KEEPALIVE for the idle time. The rest it shares with the BSDs
+// (sys_bsd.go).
+
 package anet
 
 import (

@@ -8,8 +8,9 @@
 //
 // # Native flags per backend
 //
-// Which kernel flag produces which bit. "—" means the backend never reports
-// that bit; a hint that is not reported is not a promise that the condition
+// Which kernel flag produces which bit, per backend (epoll, kqueue and
+// poll here, iocp below). "—" means the backend never reports that bit; a
+// hint that is not reported is not a promise that the condition
 // did not happen, so code must still treat a read of 0 bytes as end of file.
 //
 //	bit        epoll                       kqueue                        poll

@@ -9,7 +9,7 @@ import (
 
 // TestPoller runs the Poller suite on every backend built for this OS:
 // epoll and poll on Linux (and kqueue with -tags libkqueue), kqueue and poll
-// on macOS and the BSDs.
+// on macOS and the BSDs, iocp on Windows.
 func TestPoller(t *testing.T) {
 	for _, name := range mux.Backends() {
 		t.Run(name, func(t *testing.T) {

@@ -223,7 +223,8 @@
 //   - Lifetime/CloseAggregatesErrors, when opening a loop adds no fd or more
 //     than five to the process, so the loop's own fds cannot be told apart.
 //   - On kqueue over libkqueue (Linux, -tags libkqueue), for a defect of
-//     libkqueue that mux's package doc lists, after every check it allows:
+//     libkqueue that backend_kqueue_native_libkqueue.go lists, after every
+//     check it allows:
 //     Readiness/ConnectRefused (libkqueue clears SO_ERROR) and
 //     Lifetime/CloseAggregatesErrors (four of the loop's five fds are
 //     libkqueue's, closed by libkqueue, so their failures cannot reach

@@ -94,7 +94,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.backlog, "backlog", anet.DefaultBacklog, "listen backlog (tcp-backlog); the kernel caps it at net.core.somaxconn")
 	fs.StringVar(&cfg.unixPath, "unix", "", "Unix socket path to listen on as well")
 	fs.UintVar(&perm, "unixperm", 0o700, "permissions of the Unix socket")
-	fs.StringVar(&cfg.backend, "backend", "", "multiplexer: epoll, kqueue or poll (default: the platform's best, or $AEMUX_BACKEND)")
+	fs.StringVar(&cfg.backend, "backend", "", "multiplexer: epoll, kqueue, poll or iocp (default: the platform's best, or $AEMUX_BACKEND)")
 	fs.BoolVar(&cfg.level, "level", false, "level-triggered readiness, as Redis has it, even where the backend offers edge-triggered (epoll, kqueue), the default there")
 	fs.IntVar(&cfg.loops, "loops", 1, "event loops, each on its own OS thread with its own SO_REUSEPORT listener")
 	fs.IntVar(&cfg.maxClients, "maxclients", defaultMaxClients, "connected clients at most")

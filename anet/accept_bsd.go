@@ -1,4 +1,4 @@
-//go:build netbsd || openbsd
+//go:build dragonfly || freebsd || netbsd || openbsd
 
 package anet
 
@@ -10,16 +10,18 @@ import (
 
 // accept takes a connection with accept4(2) (paccept on NetBSD). It
 // returns the errno unwrapped, for the caller's retry loop, and the name
-// of the call. The address is always decoded (wantAddr is for Linux's
-// allocation-free path).
+// of the call. The address is decoded only when wantAddr asks for it.
 //
-// golang.org/x/sys/unix has no Accept4 for these two systems, so the
-// standard syscall package's is used. Its errno type is unix.Errno, and
-// the sockaddr is converted to x/sys's own types.
-func accept(lfd int, _ bool) (int, unix.Sockaddr, string, error) {
+// golang.org/x/sys/unix has no Accept4 for NetBSD and OpenBSD, so the
+// standard syscall package's is used on all four. Its errno type is
+// unix.Errno, and the sockaddr is converted to x/sys's own types.
+func accept(lfd int, wantAddr bool) (int, unix.Sockaddr, string, error) {
 	fd, sa, err := syscall.Accept4(lfd, acceptFlags)
 	if err != nil {
 		return -1, nil, acceptCall, err
+	}
+	if !wantAddr {
+		return fd, nil, "", nil
 	}
 	return fd, fromSyscall(sa), "", nil
 }
