@@ -267,7 +267,7 @@ func commandInfoCmd(c *client, argv [][]byte, _ int64) {
 		if cmd := lookup(commands, name); cmd != nil {
 			c.addCommandInfo(cmd)
 		} else {
-			c.obuf = append(c.obuf, "*-1\r\n"...)
+			c.lp.out = append(c.lp.out, "*-1\r\n"...)
 		}
 	}
 }

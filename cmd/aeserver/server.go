@@ -86,7 +86,9 @@ type evloop struct {
 	id  int
 	cl  *aeconn.Loop[client]
 	l   *aeloop.Loop
-	out []byte // the replies of one OnData call, handed to the conn at its end
+	// The replies of the running OnData call, which commands append to,
+	// written to the conn at its end: one buffer per loop, not per client.
+	out []byte
 
 	// total_commands_processed, counted per loop (so that loops do not
 	// share a cache line) in a plain field, and published after each
@@ -101,10 +103,8 @@ type client struct {
 	conn   *aeconn.Conn[client]
 	id     uint64
 	parser resp.Parser
-	obuf   []byte // replies of the running OnData call (the loop's out)
 
-	name    string
-	created time.Time
+	name string // CLIENT SETNAME
 
 	// The command this client ran last, by the name it used (call).
 	lastName [16]byte
@@ -221,7 +221,6 @@ func (s *server) onOpen(conn *aeconn.Conn[client]) {
 	c.lp = s.loops[conn.Loop().Index()]
 	c.conn = conn
 	c.id = s.nextClientID.Add(1)
-	c.created = conn.Loop().Now()
 	c.parser.MaxBulk = s.cfg.maxBulk
 }
 
@@ -231,15 +230,14 @@ func (s *server) onOpen(conn *aeconn.Conn[client]) {
 func onData(conn *aeconn.Conn[client], in []byte) int {
 	c := &conn.Data
 	lp := c.lp
-	c.obuf = lp.out[:0]
+	lp.out = lp.out[:0]
 	used := c.runCommands(in, lp.cl.Now().UnixMilli())
-	if len(c.obuf) > 0 {
-		conn.Write(c.obuf)
+	if len(lp.out) > 0 {
+		conn.Write(lp.out)
 	}
-	if cap(c.obuf) <= keepReplyBuffer {
-		lp.out = c.obuf[:0]
+	if cap(lp.out) > keepReplyBuffer {
+		lp.out = nil
 	}
-	c.obuf = nil
 	lp.commands.Store(lp.ncmds)
 	if c.closeAfterReply {
 		conn.CloseAfterWrite() // the rest of the input is ignored
@@ -320,10 +318,10 @@ func (c *client) runCommands(buf []byte, now int64) int {
 	d := c.lp.srv.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for pos < len(buf) && !c.closeAfterReply && len(c.obuf) <= pause {
+	for pos < len(buf) && !c.closeAfterReply && len(c.lp.out) <= pause {
 		argv, n, err := c.parser.Next(buf[pos:])
 		if err != nil {
-			c.obuf = resp.AppendError(c.obuf, err.Error())
+			c.lp.out = resp.AppendError(c.lp.out, err.Error())
 			c.closeAfterReply = true
 			// The error text may hold a byte of the client's: quoted.
 			c.lp.srv.clientf("protocol error from client id=%d: %s", c.id, quoteClient(err.Error()))
