@@ -75,6 +75,31 @@ type Config struct {
 	// CronInterval is how often each loop's housekeeping timer runs
 	// (idle conns, spare buffers); 0 means 100 ms (Redis's hz 10).
 	CronInterval time.Duration
+	// MaxMemory bounds what the buffers of all conns of all loops hold
+	// together (Redis 7's maxmemory-clients), in bytes: kept input and
+	// output by capacity, plus what Handler.Footprint adds for each conn.
+	// SoftOutput bounds each conn; this bounds their sum, which a thousand
+	// clients that pipeline large requests and never read would otherwise
+	// push to gigabytes. Each CronInterval, while the sum is over it, each
+	// loop closes its conns holding the most (OnClose gets ErrEvicted)
+	// until the sum is under it; between two runs the sum can pass it by
+	// what the conns receive meanwhile. 0 means no limit.
+	MaxMemory int64
+	// RejectOutOfFds answers the connections that wait in a listener's
+	// backlog while the process is out of fds, instead of leaving them to
+	// time out there: each loop keeps one spare fd open, and when accept
+	// fails with EMFILE it closes the spare, accepts into its slot, hands
+	// the conn to Handler.OnReject (as for MaxClients), closes it and
+	// opens the spare again, up to AcceptBatch times per event (the
+	// rejected count in Stats). Without a spare (Windows, or none could
+	// be opened) accepting pauses as without this setting.
+	RejectOutOfFds bool
+	// ReleaseMemory gives memory the program no longer uses back to the
+	// OS after a burst (see the package doc): the first loop's cron runs
+	// debug.FreeOSMemory, on a goroutine of its own and at most every
+	// 2 s, when the conns' buffers shrank by over 64 MiB since their peak
+	// or the runtime holds over twice the live heap plus 64 MiB.
+	ReleaseMemory bool
 	// KeepNagle leaves Nagle's algorithm on for TCP conns; by default
 	// every TCP conn gets TCP_NODELAY, so that small replies go out at once.
 	KeepNagle bool
@@ -117,6 +142,13 @@ var (
 	// ErrDialTimeout closes a dialed conn not connected within its
 	// timeout.
 	ErrDialTimeout = errors.New("aeconn: dial timed out")
+	// ErrEvicted closes the conns holding the most memory while all
+	// conns together hold more than MaxMemory (OnClose gets it wrapped,
+	// with the sizes).
+	ErrEvicted = errors.New("aeconn: evicted, conns over the memory limit")
+	// ErrOutOfFds is reported to OnError when accept fails for lack of
+	// fds and RejectOutOfFds answers the waiting connections.
+	ErrOutOfFds = errors.New("aeconn: out of fds, rejecting new connections")
 	// ErrNetwork is an unknown Listen or Dial network.
 	ErrNetwork = errors.New("aeconn: unknown network")
 	// ErrMaxClientsLowered is reported to OnError by New when the fd limit

@@ -59,6 +59,20 @@ func (c *Conn[T]) Closing() bool { return c.closed || c.closeAfter }
 // Unsent returns how many bytes of output wait to be sent.
 func (c *Conn[T]) Unsent() int { return len(c.out) - c.sent }
 
+// Buffered returns how many bytes of input are kept unconsumed, waiting
+// for more (an incomplete request).
+func (c *Conn[T]) Buffered() int { return len(c.in) }
+
+// Memory returns what the conn's buffers hold, by capacity: kept input,
+// output, and Handler.Footprint's part. Config.MaxMemory sums it.
+func (c *Conn[T]) Memory() int {
+	n := cap(c.in) + cap(c.out)
+	if f := c.lp.s.h.Footprint; f != nil {
+		n += f(c)
+	}
+	return n
+}
+
 // Full reports whether the unsent output is above Config.SoftOutput, at
 // which point the conn's input is no longer read. A handler whose replies
 // are large may stop consuming input when Full: OnData gets the rest again
@@ -197,6 +211,7 @@ func (c *Conn[T]) readInput() {
 			return
 		}
 		c.last = lp.now
+		lp.nin += uint64(n)
 		c.input(lp.buf[:n])
 		if !lp.edge {
 			return
@@ -296,6 +311,7 @@ func (c *Conn[T]) flush() {
 		}
 		c.sent += n
 		c.last = c.lp.now
+		c.lp.nout += uint64(n)
 	}
 	if c.sent == len(c.out) {
 		c.dropOut()

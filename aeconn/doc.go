@@ -44,6 +44,12 @@
 // a read or a write moved at least a byte, so a client that never reads
 // its replies is idle too.
 //
+// Config.MaxMemory bounds what all conns hold together (Redis 7's
+// maxmemory-clients): the cron closes the conns holding the most
+// (Conn.Memory, with Handler.Footprint's part) while the sum is over it.
+// Config.ReleaseMemory hands memory freed after such a burst back to the
+// OS, where Go's runtime would keep it for minutes.
+//
 // Closing: Close closes at once; CloseAfterWrite (QUIT) closes once the
 // output is sent. When a peer shuts down its side, the replies to what it
 // sent still go out, then the conn closes (OnClose gets io.EOF).
@@ -51,7 +57,10 @@
 // Accepting: from every listener of Config.Listen ("tcp", "tcp6", "unix"),
 // up to Config.AcceptBatch connections per event. Out of fds (EMFILE), the
 // loop stops watching its listeners until a conn closes or 100 ms pass,
-// instead of spinning. With several loops, each has its own listeners where
+// instead of spinning; with Config.RejectOutOfFds, a spare fd kept for
+// the purpose lets it accept the waiting connections one at a time and
+// answer them through OnReject (Redis's "max number of clients reached")
+// instead of leaving them to time out in the backlog. With several loops, each has its own listeners where
 // the kernel spreads accepts over them (SO_REUSEPORT on Linux,
 // SO_REUSEPORT_LB on FreeBSD); elsewhere, and for Unix sockets, the first
 // loop accepts and hands the conns to the loops in turn with Post.
@@ -75,7 +84,8 @@
 //
 // # Errors and logging
 //
-// The layer logs nothing. Why a conn closed reaches OnClose (io.EOF, an
+// The layer logs nothing; Server.Stats has its counters (conns accepted,
+// rejected and evicted, bytes in and out: what Redis's INFO reports). Why a conn closed reaches OnClose (io.EOF, an
 // errno, ErrOutputLimit, ErrInputLimit, ErrIdle, ErrDialTimeout, ErrClosed);
 // what goes wrong outside a conn (a failed accept, accepting paused,
 // MaxClients lowered) reaches Handler.OnError. Both run on the loop: a

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aemux/mux/aeconn"
+	"github.com/aemux/mux/anet"
 	"github.com/aemux/mux/internal/fdtest"
 )
 
@@ -265,4 +266,66 @@ func TestDialTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no outcome")
 	}
+}
+
+// TestRejectOutOfFds: with RejectOutOfFds, connections waiting while the
+// process is out of fds get OnReject's answer at once instead of hanging in
+// the backlog; ErrOutOfFds is reported, Stats counts them rejected, and
+// new connections are served once fds are free again.
+func TestRejectOutOfFds(t *testing.T) {
+	const clients = 12
+	var outOfFds atomic.Int64
+	srv, err := aeconn.New(aeconn.Config{Listen: tcpListen(), RejectOutOfFds: true}, aeconn.Handler[int]{
+		OnData:   echoLines[int],
+		OnReject: func(fd int) { anet.Write(fd, []byte("full\n")) },
+		OnError: func(err error) {
+			if errors.Is(err, aeconn.ErrOutOfFds) {
+				outOfFds.Add(1)
+			}
+		},
+	})
+	require.NoError(t, err)
+	var lim unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
+	saved := lim
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &saved)
+	var cs []net.Conn
+	for range clients {
+		c, err := net.Dial("tcp", srv.Addrs()[0]) // queued in the backlog
+		require.NoError(t, err)
+		defer c.Close()
+		cs = append(cs, c)
+	}
+	// Room for the spare and two conns.
+	lim.Cur = uint64(len(fdtest.OpenFds()) + 2)
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
+	serve(t, srv)
+	rejected := 0
+	for i, c := range cs {
+		// A rejected conn gets its answer at once; an accepted one waits
+		// for a request.
+		c.SetDeadline(time.Now().Add(time.Second))
+		r := bufio.NewReader(c)
+		line, err := r.ReadString('\n')
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "x\n")
+			line, err = r.ReadString('\n')
+			require.NoError(t, err, "client %d got no answer", i)
+			require.Equal(t, "x\n", line)
+			continue
+		}
+		require.Equal(t, "full\n", line, "client %d", i)
+		rejected++
+	}
+	require.Greater(t, rejected, clients/2)
+	require.Positive(t, outOfFds.Load())
+	require.EqualValues(t, rejected, srv.Stats().Rejected)
+	for _, c := range cs {
+		c.Close()
+	}
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &saved)
+	require.Eventually(t, func() bool { return srv.Clients() == 0 }, 5*time.Second, time.Millisecond)
+	roundTrip(t, srv.Addrs()[0], "after")
 }

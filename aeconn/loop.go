@@ -1,9 +1,11 @@
 package aeconn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/aemux/mux"
@@ -28,6 +30,15 @@ type Loop[T any] struct {
 	listeners    []listener
 	acceptPaused bool
 	retryTimer   int64
+	spare        int // Config.RejectOutOfFds: the fd closed to accept into at EMFILE, or -1
+
+	// Bytes read and written, counted in plain fields on the hot path and
+	// published once per iteration (Stats).
+	nin, nout         uint64
+	bytesIn, bytesOut atomic.Uint64
+	// What the loop's conns held (Conn.Memory) at the last cron, for
+	// Config.MaxMemory and ReleaseMemory, which sum the loops.
+	connMem atomic.Int64
 
 	// Conns with output to send before the next poll (Redis's
 	// clients_pending_write).
@@ -81,7 +92,10 @@ func newLoop[T any](s *Server[T], id int) (*Loop[T], error) {
 		return nil, err
 	}
 	lp := &Loop[T]{s: s, id: id, l: l, edge: edge, buf: make([]byte, s.cfg.ReadBuffer), hard: max(s.cfg.HardOutput, 0),
-		epoch: time.Now(), retryTimer: -1, cronTimer: -1}
+		epoch: time.Now(), retryTimer: -1, cronTimer: -1, spare: -1}
+	if s.cfg.RejectOutOfFds {
+		lp.spare = openSpare()
+	}
 	l.SetBeforeSleep(func(*aeloop.Loop) { lp.beforeSleep() })
 	// The clock, read once per iteration for every conn it serves.
 	l.SetAfterSleep(func(*aeloop.Loop) { lp.now = int64(time.Since(lp.epoch)) })
@@ -112,6 +126,33 @@ func (lp *Loop[T]) Edge() bool { return lp.edge }
 // Conns returns how many conns the loop has open, dialed ones included.
 // Call it on the loop's goroutine.
 func (lp *Loop[T]) Conns() int { return len(lp.conns) }
+
+// Range calls fn for each open conn of the loop, until fn returns false.
+// fn may close the conn it gets, not others. Call it on the loop's
+// goroutine.
+func (lp *Loop[T]) Range(fn func(c *Conn[T]) bool) {
+	for i := 0; i < len(lp.conns); {
+		c := lp.conns[i]
+		if !fn(c) {
+			return
+		}
+		if !c.closed {
+			i++ // else the last conn moved to i
+		}
+	}
+}
+
+// Now returns the time the loop's last poll returned: the clock of the
+// iteration, read once for all the conns it serves.
+func (lp *Loop[T]) Now() time.Time { return lp.epoch.Add(time.Duration(lp.now)) }
+
+// Publish makes the loop's byte counts up to now visible to Server.Stats
+// (the loop publishes them once per iteration anyway). Call it on the
+// loop's goroutine.
+func (lp *Loop[T]) Publish() {
+	lp.bytesIn.Store(lp.nin)
+	lp.bytesOut.Store(lp.nout)
+}
 
 // Post runs fn on the loop's goroutine (aeloop's Post): the way other
 // goroutines write to a conn or dial. Safe from any goroutine. Once the
@@ -179,18 +220,16 @@ func (lp *Loop[T]) accept(fd int) {
 			switch {
 			case err == anet.ErrWouldBlock:
 			case outOfFds(err):
-				lp.pauseAccept(err)
+				lp.shed(fd, err, s.cfg.AcceptBatch-i)
 			default:
 				s.report(fmt.Errorf("aeconn: accept: %w", err))
 			}
 			return
 		}
+		s.accepted.Add(1)
 		if s.clients.Add(1) > int64(s.maxClients) {
 			s.clients.Add(-1)
-			if s.h.OnReject != nil {
-				s.h.OnReject(cfd)
-			}
-			anet.Close(cfd)
+			lp.reject(cfd)
 			continue
 		}
 		if ln.local {
@@ -198,6 +237,47 @@ func (lp *Loop[T]) accept(fd int) {
 		} else {
 			s.handOff(lp, cfd, ln.tcp)
 		}
+	}
+}
+
+// reject refuses an accepted fd: OnReject, then close.
+func (lp *Loop[T]) reject(fd int) {
+	lp.s.rejected.Add(1)
+	if h := lp.s.h.OnReject; h != nil {
+		h(fd)
+	}
+	anet.Close(fd)
+}
+
+// shed answers the connections waiting on listener fd while the process is
+// out of fds (Config.RejectOutOfFds), so that they get OnReject's answer at
+// once instead of hanging in the backlog until they time out: it closes
+// the spare fd, accepts into its slot, rejects the conn and opens the
+// spare again, up to limit times. Without a spare, or when another thread
+// took the slot, it pauses accepting instead.
+func (lp *Loop[T]) shed(fd int, cause error, limit int) {
+	n := 0
+	for lp.spare >= 0 && n < limit {
+		closeSpare(lp.spare)
+		cfd, err := anet.Accept(fd)
+		if err == nil {
+			lp.s.accepted.Add(1)
+			lp.reject(cfd)
+			n++
+		}
+		lp.spare = openSpare()
+		if err != nil {
+			break
+		}
+	}
+	if n > 0 {
+		lp.s.report(fmt.Errorf("%w: %w", ErrOutOfFds, cause))
+	}
+	switch {
+	case lp.spare < 0:
+		lp.pauseAccept(cause)
+	case n == limit && lp.edge && !slices.Contains(lp.acceptAgain, fd):
+		lp.acceptAgain = append(lp.acceptAgain, fd)
 	}
 }
 
@@ -319,6 +399,7 @@ func (lp *Loop[T]) beforeSleep() {
 		c.writing = true
 	}
 	lp.pending = lp.pending[:0]
+	lp.Publish()
 }
 
 func (lp *Loop[T]) serveLeftovers() {
@@ -343,7 +424,8 @@ func (lp *Loop[T]) serveLeftovers() {
 	lp.l.SetDontWait(len(lp.readAgain) > 0 || len(lp.acceptAgain) > 0)
 }
 
-// cron closes idle conns and trims the buffer pool.
+// cron closes idle conns, evicts for MaxMemory, releases memory and trims
+// the buffer pool.
 func (lp *Loop[T]) cron() {
 	if idle := lp.s.cfg.IdleTimeout; idle > 0 {
 		// The iteration's clock, as the conns' activity: a conn served
@@ -358,6 +440,20 @@ func (lp *Loop[T]) cron() {
 			i++
 		}
 	}
+	s := lp.s
+	if s.cfg.MaxMemory > 0 || (s.cfg.ReleaseMemory && lp.id == 0) {
+		var mem int64
+		for _, c := range lp.conns {
+			mem += int64(c.Memory())
+		}
+		lp.connMem.Store(mem)
+		if s.cfg.MaxMemory > 0 {
+			lp.evict(s.cfg.MaxMemory)
+		}
+		if s.cfg.ReleaseMemory && lp.id == 0 {
+			s.mem.check(time.Now(), s.connMemory())
+		}
+	}
 	keep := lp.outPeak - lp.outInUse
 	if keep < len(lp.free) {
 		clear(lp.free[keep:])
@@ -367,6 +463,36 @@ func (lp *Loop[T]) cron() {
 		}
 	}
 	lp.outPeak = lp.outInUse
+}
+
+// evict closes this loop's conns holding the most while all loops' conns
+// together hold more than limit (Config.MaxMemory).
+func (lp *Loop[T]) evict(limit int64) {
+	s := lp.s
+	total := s.connMemory()
+	if total <= limit {
+		return
+	}
+	type sized struct {
+		c   *Conn[T]
+		mem int64
+	}
+	big := make([]sized, 0, len(lp.conns))
+	for _, c := range lp.conns {
+		big = append(big, sized{c, int64(c.Memory())})
+	}
+	slices.SortFunc(big, func(a, b sized) int { return cmp.Compare(b.mem, a.mem) })
+	own := lp.connMem.Load()
+	for _, e := range big {
+		if total <= limit || e.mem == 0 {
+			break
+		}
+		s.evicted.Add(1)
+		e.c.close(fmt.Errorf("%w: it held %d bytes, all conns %d, the limit %d", ErrEvicted, e.mem, total, limit))
+		total -= e.mem
+		own -= e.mem
+	}
+	lp.connMem.Store(own)
 }
 
 // getOut returns an empty output buffer.
@@ -402,6 +528,8 @@ func (lp *Loop[T]) close() error {
 		anet.Close(ln.fd)
 	}
 	lp.listeners = nil
+	closeSpare(lp.spare)
+	lp.spare = -1
 	err := lp.l.Close() // runs what was posted: conns handed over are closed
 	if errors.Is(err, mux.ErrClosed) {
 		err = nil

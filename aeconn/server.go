@@ -48,6 +48,21 @@ type Handler[T any] struct {
 	// does must not block the loop (hand the error to a goroutine, or
 	// count it). nil drops them.
 	OnError func(err error)
+	// Footprint returns the memory the program holds for a conn beyond
+	// the layer's buffers (a parser's argument list, say), counted with
+	// them against Config.MaxMemory and in Conn.Memory. nil counts none.
+	Footprint func(c *Conn[T]) int
+}
+
+// Stats are a Server's counters since New, summed over its loops (Redis's
+// INFO stats). The byte counts of a loop are published once per iteration,
+// and at once by Loop.Publish.
+type Stats struct {
+	Accepted uint64 // connections accepted, those refused included
+	Rejected uint64 // refused: MaxClients reached, or out of fds (RejectOutOfFds)
+	Evicted  uint64 // closed for Config.MaxMemory
+	BytesIn  uint64 // read from conns
+	BytesOut uint64 // written to conns
 }
 
 // Server runs Config.Loops event loops and their conns: accepted from the
@@ -62,6 +77,10 @@ type Server[T any] struct {
 	addrs      []string
 	unixPaths  []string
 	next       atomic.Uint32 // Dial's and the hand-off's round robin
+	accepted   atomic.Uint64
+	rejected   atomic.Uint64
+	evicted    atomic.Uint64
+	mem        memCheck // Config.ReleaseMemory, run by loop 0's cron
 
 	mu      sync.Mutex
 	serving bool
@@ -174,6 +193,28 @@ func (s *Server[T]) MaxClients() int { return s.maxClients }
 // from any goroutine.
 func (s *Server[T]) Clients() int { return int(s.clients.Load()) }
 
+// connMemory sums what the loops' conns held at their last cron.
+func (s *Server[T]) connMemory() (n int64) {
+	for _, lp := range s.loops {
+		n += lp.connMem.Load()
+	}
+	return n
+}
+
+// Stats returns the Server's counters. Safe from any goroutine.
+func (s *Server[T]) Stats() Stats {
+	st := Stats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load()}
+	for _, lp := range s.loops {
+		st.BytesIn += lp.bytesIn.Load()
+		st.BytesOut += lp.bytesOut.Load()
+	}
+	return st
+}
+
+// Releases returns how many times ReleaseMemory gave memory back to the
+// OS. Safe from any goroutine.
+func (s *Server[T]) Releases() uint64 { return s.mem.runs.Load() }
+
 // Loops returns the Server's loops.
 func (s *Server[T]) Loops() []*Loop[T] { return append([]*Loop[T](nil), s.loops...) }
 
@@ -260,6 +301,7 @@ func (s *Server[T]) closeAll() error {
 		os.Remove(p)
 	}
 	s.unixPaths = nil
+	s.mem.wait()
 	return first
 }
 

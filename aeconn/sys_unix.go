@@ -42,3 +42,20 @@ func fitClients(want, loops, listeners int, report func(error)) int {
 
 // setTo stores v in an rlimit field, whose type differs among the unixes.
 func setTo[N int64 | uint64](p *N, v uint64) { *p = N(v) }
+
+// openSpare opens the fd that shed closes to accept into when the process
+// is out of fds; -1 when none can be opened.
+func openSpare() int {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// closeSpare closes a spare fd (openSpare); -1 is ignored.
+func closeSpare(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}

@@ -13,3 +13,10 @@ func outOfFds(err error) bool {
 
 // fitClients returns want: Windows has no fd limit to fit.
 func fitClients(want, _, _ int, _ func(error)) int { return want }
+
+// openSpare: Windows has no fd limit to keep a spare fd for; out of
+// sockets, accepting pauses instead (see shed).
+func openSpare() int { return -1 }
+
+// closeSpare does nothing: there are no spare fds on Windows.
+func closeSpare(int) {}

@@ -57,7 +57,13 @@ const connLimit = 60 * time.Second
 //     before; an active one is not; one with unsent output whose peer does
 //     not read is closed too.
 //   - Limits/MaxClients: beyond MaxClients a connection gets OnReject's
-//     answer and is closed; once a conn closes, a new one is served.
+//     answer and is closed (Stats counts it rejected); once a conn closes,
+//     a new one is served.
+//   - Limits/MaxMemory: 8 clients that ask for 16 MiB of replies each and
+//     never read are evicted (OnClose gets ErrEvicted, Stats counts them)
+//     until what all conns hold (Conn.Memory, Handler.Footprint's part
+//     included) is back under MaxMemory, with a margin for one reply; a
+//     client that reads its replies is served throughout.
 //   - Close/AfterWrite: CloseAfterWrite with 8 MiB unsent sends all of it,
 //     then closes (OnClose gets nil); requests after it get no reply.
 //   - Close/HalfClose: a client that shuts its write side still gets its
@@ -91,6 +97,7 @@ func RunConn(t *testing.T, configure ConnConfigurer) {
 		{"Limits/Input", connInputLimit},
 		{"Limits/Idle", connIdle},
 		{"Limits/MaxClients", connMaxClients},
+		{"Limits/MaxMemory", connMaxMemory},
 		{"Close/AfterWrite", connCloseAfterWrite},
 		{"Close/HalfClose", connHalfClose},
 		{"Close/ResetMidWrite", connResetMidWrite},
@@ -538,6 +545,7 @@ func connMaxClients(t *testing.T, cs *connSuite) {
 	require.Equal(t, "-ERR max clients\n", string(recv(t, extra, 17, soon)))
 	expectEOF(t, extra, soon)
 	require.EqualValues(t, 1, rejected.Load())
+	require.EqualValues(t, 1, ls.srv.Stats().Rejected)
 	require.Equal(t, max, ls.srv.Clients())
 	cs3[0].Close()
 	require.ErrorIs(t, ls.nextClose(t, soon), io.EOF)
@@ -545,6 +553,66 @@ func connMaxClients(t *testing.T, cs *connSuite) {
 	again := ls.dial(t)
 	send(t, again, "ECHO again\n")
 	require.Equal(t, "again\n", string(recv(t, again, 6, soon)))
+}
+
+func connMaxMemory(t *testing.T, cs *connSuite) {
+	const (
+		limit     = 4 << 20
+		reply     = 1 << 20
+		hogs      = 8
+		footprint = 1000 // what the program holds per conn, by Handler.Footprint
+	)
+	ls := cs.start(func(cfg *aeconn.Config) {
+		cfg.SoftOutput = 256 << 10
+		cfg.MaxMemory = limit
+		cfg.CronInterval = 20 * time.Millisecond
+	}, func(h *aeconn.Handler[lineState]) {
+		h.Footprint = func(*aeconn.Conn[lineState]) int { return footprint }
+	})
+	bystander := ls.dial(t)
+	for range hogs {
+		c := ls.dial(t)
+		go func() {
+			c.SetWriteDeadline(time.Now().Add(connLimit / 2))
+			io.WriteString(c, strings.Repeat("BIG "+strconv.Itoa(reply)+"\n", 16)) // ends when the server closes c
+		}()
+	}
+	require.Eventually(t, func() bool { return ls.srv.Stats().Evicted > 0 }, 10*time.Second, 5*time.Millisecond, "no conn was evicted")
+	require.ErrorIs(t, ls.nextClose(t, soon), aeconn.ErrEvicted)
+	held := func() (n int64) {
+		for _, lp := range ls.srv.Loops() {
+			done := make(chan [2]int64)
+			require.NoError(t, lp.Post(func(lp *aeconn.Loop[lineState]) {
+				var m [2]int64 // memory, conns
+				lp.Range(func(c *aeconn.Conn[lineState]) bool {
+					m[0] += int64(c.Memory())
+					m[1]++
+					return true
+				})
+				done <- m
+			}))
+			m := <-done
+			require.GreaterOrEqual(t, m[0], m[1]*footprint, "Memory leaves out Footprint's part")
+			n += m[0]
+		}
+		return n
+	}
+	// Between two crons the conns may pass the limit by what they
+	// received; once the evictions caught up (the conns left are paused,
+	// their output over SoftOutput), the sum stays under the limit, with a
+	// margin for one reply (its buffer, by capacity).
+	const margin = 2 * reply
+	require.Eventually(t, func() bool { return held() <= limit+margin }, 10*time.Second, 10*time.Millisecond,
+		"conns hold %d bytes, MaxMemory %d", held(), limit)
+	for range 5 {
+		n := held()
+		require.LessOrEqual(t, n, int64(limit+margin), "conns hold %d bytes, MaxMemory %d", n, limit)
+		time.Sleep(20 * time.Millisecond)
+	}
+	send(t, bystander, "ECHO here\n")
+	require.Equal(t, "here\n", string(recv(t, bystander, 5, soon)))
+	require.Less(t, ls.srv.Clients(), hogs+1)
+	require.GreaterOrEqual(t, ls.srv.Stats().Accepted, uint64(hogs+1))
 }
 
 func connCloseAfterWrite(t *testing.T, cs *connSuite) {

@@ -169,13 +169,13 @@ func (c *client) unknownCommand(argv [][]byte) {
 
 // Reply helpers.
 
-func (c *client) addError(msg string)          { c.obuf = resp.AppendError(c.obuf, msg) }
-func (c *client) addStatus(s string)           { c.obuf = resp.AppendSimple(c.obuf, s) }
-func (c *client) addInt(n int64)               { c.obuf = resp.AppendInt(c.obuf, n) }
-func (c *client) addBulk(b []byte)             { c.obuf = resp.AppendBulk(c.obuf, b) }
-func (c *client) addBulkString(s string)       { c.obuf = resp.AppendBulkString(c.obuf, s) }
-func (c *client) addNull()                     { c.obuf = resp.AppendNull(c.obuf) }
-func (c *client) addArray(n int)               { c.obuf = resp.AppendArray(c.obuf, n) }
+func (c *client) addError(msg string)          { c.lp.out = resp.AppendError(c.lp.out, msg) }
+func (c *client) addStatus(s string)           { c.lp.out = resp.AppendSimple(c.lp.out, s) }
+func (c *client) addInt(n int64)               { c.lp.out = resp.AppendInt(c.lp.out, n) }
+func (c *client) addBulk(b []byte)             { c.lp.out = resp.AppendBulk(c.lp.out, b) }
+func (c *client) addBulkString(s string)       { c.lp.out = resp.AppendBulkString(c.lp.out, s) }
+func (c *client) addNull()                     { c.lp.out = resp.AppendNull(c.lp.out) }
+func (c *client) addArray(n int)               { c.lp.out = resp.AppendArray(c.lp.out, n) }
 func (c *client) addErrorf(f string, a ...any) { c.addError(fmt.Sprintf(f, a...)) }
 
 // Argument helpers.
@@ -642,7 +642,7 @@ func (c *client) pop(argv [][]byte, now int64, front bool) {
 	}
 	if o == nil {
 		if hasCount {
-			c.obuf = resp.AppendNullArray(c.obuf)
+			c.lp.out = resp.AppendNullArray(c.lp.out)
 		} else {
 			c.addNull()
 		}

@@ -54,7 +54,7 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 		field("config_file", "")
 	})
 	section("Clients", func() {
-		field("connected_clients", s.clients.Load())
+		field("connected_clients", s.conns.Clients())
 		field("maxclients", s.cfg.maxClients)
 		field("client_recent_max_input_buffer", 0)
 		field("blocked_clients", 0)
@@ -62,17 +62,18 @@ func infoCmd(c *client, argv [][]byte, _ int64) {
 	section("Stats", func() {
 		c.lp.publish() // this loop's counters, up to this very command
 		cmds, in, out := s.totals()
+		st := s.conns.Stats()
 		d := s.db
 		expired, hits, misses := d.expired, d.hits, d.misses
-		field("total_connections_received", s.connections.Load())
+		field("total_connections_received", st.Accepted)
 		field("total_commands_processed", cmds)
 		field("instantaneous_ops_per_sec", s.opsPerSec.Load())
 		field("total_net_input_bytes", in)
 		field("total_net_output_bytes", out)
-		field("rejected_connections", s.rejected.Load())
+		field("rejected_connections", st.Rejected)
 		field("expired_keys", expired)
 		field("evicted_keys", 0)
-		field("evicted_clients", s.evicted.Load())
+		field("evicted_clients", st.Evicted)
 		field("keyspace_hits", hits)
 		field("keyspace_misses", misses)
 	})
@@ -266,7 +267,7 @@ func commandInfoCmd(c *client, argv [][]byte, _ int64) {
 		if cmd := lookup(commands, name); cmd != nil {
 			c.addCommandInfo(cmd)
 		} else {
-			c.obuf = append(c.obuf, "*-1\r\n"...)
+			c.lp.out = append(c.lp.out, "*-1\r\n"...)
 		}
 	}
 }

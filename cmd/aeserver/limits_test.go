@@ -134,8 +134,8 @@ func TestPauseOutput(t *testing.T) {
 	worst := 0
 	for range 5 {
 		ts.onLoop(t, 0, func(lp *evloop) {
-			for cl := range lp.clients {
-				worst = max(worst, len(cl.obuf)-cl.sent)
+			for cl := range lp.clients() {
+				worst = max(worst, cl.conn.Unsent())
 			}
 		})
 		time.Sleep(20 * time.Millisecond)
@@ -300,7 +300,7 @@ func TestMultipleLoops(t *testing.T) {
 	}
 	for i := range ts.s.loops {
 		n := 0
-		ts.onLoop(t, i, func(lp *evloop) { n = len(lp.clients) })
+		ts.onLoop(t, i, func(lp *evloop) { n = lp.cl.Conns() })
 		assert.Positive(t, n, "loop %d got no connection (SO_REUSEPORT should spread 64)", i)
 	}
 	assert.Equal(t, "64", conns[63].do("GET", "shared").Str)

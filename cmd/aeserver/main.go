@@ -1,8 +1,11 @@
 // Command aeserver is a Redis-protocol (RESP2) server written the way Redis
 // is written: an ae event loop (package aeloop), anet-style sockets, replies
 // written straight to the socket before the loop sleeps, and a write handler
-// installed only when the kernel's buffer is full. Real Redis clients drive
-// it: redis-cli, redis-benchmark, client libraries.
+// installed only when the kernel's buffer is full. The connection handling
+// (accepting, buffers, writes, pauses, the limits on clients) is package
+// aeconn's; this command has what is Redis's: commands, RESP, INFO, config
+// and its logging. Real Redis clients drive it: redis-cli,
+// redis-benchmark, client libraries.
 //
 //	go run ./cmd/aeserver                 # listens on 127.0.0.1:6380
 //	redis-cli -p 6380 ping
@@ -59,7 +62,7 @@
 // stderr does not keep up), lines that clients cause are limited to 10 a
 // second (the rest counted), client bytes are quoted, and a closed stderr
 // does not kill the process (SIGPIPE is ignored). After a burst, memory is
-// handed back to the OS within seconds (see memory.go).
+// handed back to the OS within seconds (aeconn's Config.ReleaseMemory).
 //
 // On Windows (windows/amd64) it runs on mux's iocp backend, level-triggered
 // (iocp has no edge mode), with the same commands and replies. -loops
@@ -184,14 +187,11 @@ func explicit(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// checkConfig validates the flags and fits maxclients to the fd limit, as
-// Redis's adjustOpenFilesLimit does: it raises the soft RLIMIT_NOFILE to
-// the hard one and, if that is still short of maxclients plus the fds the
-// server keeps for itself (fdReserve), lowers maxclients to what the limit
-// allows, given or not, and logs that once. A client past maxclients then
-// gets Redis's "max number of clients reached" rather than a connection
-// left in the backlog because accept failed with EMFILE.
+// checkConfig validates the flags. maxclients is fitted to the fd limit by
+// the connection layer (aeconn.Config.MaxClients), as Redis's
+// adjustOpenFilesLimit does, and newServer logs it when it was lowered.
 func checkConfig(cfg *config, maxClientsGiven bool) error {
+	cfg.maxClientsGiven = maxClientsGiven
 	switch {
 	case cfg.backlog < 1:
 		return fmt.Errorf("-backlog %d: want 1 or more", cfg.backlog)
@@ -212,32 +212,5 @@ func checkConfig(cfg *config, maxClientsGiven bool) error {
 	case cfg.hz < 1 || cfg.hz > 500:
 		return fmt.Errorf("-hz %d: want 1 to 500", cfg.hz)
 	}
-	reserved := fdReserve(cfg.loops)
-	limit, ok := fdLimit()
-	if !ok {
-		return nil // nothing to adjust to
-	}
-	if uint64(cfg.maxClients)+reserved > limit {
-		if limit <= reserved {
-			return fmt.Errorf("the fd limit %d leaves no room for clients (the server keeps %d fds)", limit, reserved)
-		}
-		from := "the default"
-		if maxClientsGiven {
-			from = "-maxclients"
-		}
-		if cfg.logger != nil {
-			// Once, at start, before the loops run (a blocked stderr
-			// cannot stop a loop here).
-			cfg.logger.Printf("maxclients lowered from %d (%s) to %d to fit the fd limit %d (ulimit -n), %d fds kept for the server; raise the limit for more clients",
-				cfg.maxClients, from, limit-reserved, limit, reserved)
-		}
-		cfg.maxClients = int(limit - reserved)
-	}
 	return nil
 }
-
-// fdReserve is the fds the server keeps besides its clients' when fitting
-// maxclients to the fd limit: Redis's 32 (stdio, listeners, logs) and 16
-// per loop (its poller, waker and spare fd; libkqueue's kqueue takes about
-// a dozen of its own).
-func fdReserve(loops int) uint64 { return 32 + 16*uint64(loops) }

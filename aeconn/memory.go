@@ -1,4 +1,4 @@
-package main
+package aeconn
 
 import (
 	"runtime/debug"
@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// Giving memory back. Go's runtime keeps the heap it grew for a burst and
-// hands it back to the OS slowly (its background scavenger), and a server
-// that has gone quiet allocates too little to start a collection: after a
-// storm of clients with large buffers, aeserver held 1.2 GB for minutes
-// that were no longer in use. So loop 0's cron checks, every memCheckEvery
-// at most, whether
+// Giving memory back (Config.ReleaseMemory). Go's runtime keeps the heap it
+// grew for a burst and hands it back to the OS slowly (its background
+// scavenger), and a server gone quiet allocates too little to start a
+// collection: after a storm of clients with large buffers, a server held
+// 1.2 GB for minutes that were no longer in use. So the first loop's cron
+// checks, every memCheckEvery at most, whether
 //
-//   - the clients' buffers (see client.memory) shrank by more than memSlack
-//     since their peak after the last release: clients that held much have
-//     left, and their buffers are garbage that no collection may come for;
+//   - the conns' buffers (Conn.Memory, summed) shrank by more than memSlack
+//     since their peak after the last release: conns that held much have
+//     gone, and their buffers are garbage no collection may come for;
 //   - or the runtime holds (objects, garbage included, and free spans not
 //     yet returned) more than twice what its last collection found live,
 //     plus memSlack: memory freed by a burst that the collections during
@@ -26,21 +26,21 @@ import (
 // and if so runs debug.FreeOSMemory (a collection, then every free page
 // returned) on a goroutine of its own, never on a loop, one at a time. In
 // steady state the heap stays under twice the live heap (GOGC=100) and
-// client buffers do not shrink by 64 MiB, so the check fires after bursts;
-// it costs one collection per memCheckEvery at most when it does.
+// buffers do not shrink by 64 MiB, so the check fires after bursts; it
+// costs one collection per memCheckEvery at most when it does.
 const (
 	memCheckEvery = 2 * time.Second
 	memSlack      = 64 << 20
 )
 
-// memCheck is the state of that check (server.mem).
+// memCheck is the state of that check (Server.mem).
 type memCheck struct {
 	last    time.Time
-	peak    int64 // the clients' buffers at their largest since the last release
+	peak    int64 // the conns' buffers at their largest since the last release
 	running atomic.Bool
 	wg      sync.WaitGroup
 	samples []metrics.Sample
-	runs    atomic.Uint64 // FreeOSMemory calls, for tests
+	runs    atomic.Uint64 // FreeOSMemory calls (Server.Releases)
 }
 
 var memMetrics = []string{
@@ -49,9 +49,10 @@ var memMetrics = []string{
 	"/gc/heap/live:bytes",                // live at the last collection
 }
 
-// check runs from loop 0's cron, with the clients' buffers of all loops.
-func (m *memCheck) check(now time.Time, clients int64) {
-	m.peak = max(m.peak, clients)
+// check runs from the first loop's cron, with the conns' buffers of all
+// loops.
+func (m *memCheck) check(now time.Time, conns int64) {
+	m.peak = max(m.peak, conns)
 	if now.Sub(m.last) < memCheckEvery || m.running.Load() {
 		return
 	}
@@ -65,10 +66,10 @@ func (m *memCheck) check(now time.Time, clients int64) {
 	metrics.Read(m.samples)
 	held := m.samples[0].Value.Uint64() + m.samples[1].Value.Uint64()
 	live := m.samples[2].Value.Uint64()
-	if m.peak-clients <= memSlack && held <= 2*live+memSlack {
+	if m.peak-conns <= memSlack && held <= 2*live+memSlack {
 		return
 	}
-	m.peak = clients
+	m.peak = conns
 	m.running.Store(true)
 	m.wg.Add(1)
 	go func() {
@@ -79,5 +80,5 @@ func (m *memCheck) check(now time.Time, clients int64) {
 	}()
 }
 
-// wait waits for a FreeOSMemory call under way (server.close).
+// wait waits for a FreeOSMemory call under way (Server.Close).
 func (m *memCheck) wait() { m.wg.Wait() }
