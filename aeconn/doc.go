@@ -85,12 +85,23 @@
 // # Errors and logging
 //
 // The layer logs nothing; Server.Stats has its counters (conns accepted,
-// rejected and evicted, bytes in and out: what Redis's INFO reports). Why a conn closed reaches OnClose (io.EOF, an
-// errno, ErrOutputLimit, ErrInputLimit, ErrIdle, ErrDialTimeout, ErrClosed);
+// rejected and evicted, bytes in and out: what Redis's INFO reports).
+// Why a conn closed reaches OnClose (io.EOF, an errno, ErrOutputLimit, ErrInputLimit, ErrIdle, ErrDialTimeout, ErrClosed);
 // what goes wrong outside a conn (a failed accept, accepting paused,
 // MaxClients lowered) reaches Handler.OnError. Both run on the loop: a
 // program that logs hands the line to a goroutine of its own, so that a
 // slow or full log never stops the loop.
+//
+// # Threads
+//
+// Serve runs each loop on a goroutine locked to its OS thread while there
+// are no more loops than GOMAXPROCS. Give the runtime one P more than
+// loops (runtime.GOMAXPROCS(Loops+1), even on one CPU): a loop asleep in
+// the kernel's wait holds its P as if in a system call, and with no idle P
+// beside it the runtime's sysmon hands that P to another thread whenever
+// the sleep outlasts one of its ticks, which costs futex and nanosleep
+// calls on every such sleep. The layer leaves GOMAXPROCS to the program;
+// cmd/aeserver and examples/aehttp raise it so.
 //
 // # Platforms
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/aemux/mux"
@@ -17,6 +18,9 @@ func main() {
 	backend := flag.String("backend", "", "mux backend (epoll, kqueue, poll, iocp); empty: the platform's default")
 	edge := flag.Bool("edge", false, "edge-triggered readiness where the backend has it")
 	flag.Parse()
+	if want := *loops + 1; want > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(want) // a spare P beside the loops: aeconn's package doc, "Threads"
+	}
 	cfg := aeconn.Config{Listen: []aeconn.Listen{{Network: "tcp", Addr: *addr}}, Loops: *loops, Backend: *backend,
 		MaxInput: MaxHeaderBytes + MaxBody}
 	if *edge {
