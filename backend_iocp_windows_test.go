@@ -429,6 +429,12 @@ func TestIOCPRegistrationCalls(t *testing.T) {
 	assert.Equal(t, before.Modifies+1, p.Stats().Modifies)
 }
 
+// settle is how long the scenarios give Wine to get a request in flight or
+// to complete it with the close: 20 ms was enough on a quiet machine, not
+// with two CPU hogs beside the tests (a CI run saw the close completed
+// after the Add that was to find it).
+const settle = 200 * time.Millisecond
+
 // reused registers one end of a new pair for Readable in a new Poller,
 // lets its request get in flight, closes both ends without Del and connects
 // a new pair at once, and calls check with the new socket that took the
@@ -443,8 +449,8 @@ func reused(t *testing.T, check func(p *mux.Poller, x, y int)) {
 		a, b, err := fdtest.Socketpair()
 		require.NoError(t, err)
 		require.NoError(t, p.Add(a, event.Readable))
-		quiet(t, p, 20*time.Millisecond) // the request is in flight
-		l, port, err := fdtest.Listen()  // made first, so that it takes no freed number
+		quiet(t, p, settle)             // the request is in flight
+		l, port, err := fdtest.Listen() // made first, so that it takes no freed number
 		require.NoError(t, err)
 		require.NoError(t, fdtest.Close(a))
 		require.NoError(t, fdtest.Close(b))
@@ -470,7 +476,7 @@ func reused(t *testing.T, check func(p *mux.Poller, x, y int)) {
 // registers the new socket with only that bit, as on unix.
 func TestIOCPReusedHandle(t *testing.T) {
 	reused(t, func(p *mux.Poller, x, y int) {
-		quiet(t, p, 20*time.Millisecond) // the close is seen and not reported
+		quiet(t, p, settle) // the close is seen and not reported
 		require.NoError(t, p.Add(x, event.Writable))
 		assert.Equal(t, event.Writable, p.Mask(x), "only the new interest")
 		assert.Equal(t, event.Writable, waitFd(t, p, x, 2*time.Second))
@@ -483,7 +489,7 @@ func TestIOCPReusedHandle(t *testing.T) {
 // request already says that its socket was closed.
 func TestIOCPReusedHandleNoWait(t *testing.T) {
 	reused(t, func(p *mux.Poller, x, _ int) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(settle)
 		require.NoError(t, p.Add(x, event.Writable))
 		assert.Equal(t, event.Writable, p.Mask(x), "only the new interest")
 		assert.Equal(t, event.Writable, waitFd(t, p, x, 2*time.Second))
@@ -494,7 +500,7 @@ func TestIOCPReusedHandleNoWait(t *testing.T) {
 // watched: Del the number first (the package doc's fd-reuse rule).
 func TestIOCPReusedHandleSameMask(t *testing.T) {
 	reused(t, func(p *mux.Poller, x, y int) {
-		quiet(t, p, 20*time.Millisecond)
+		quiet(t, p, settle)
 		before := p.Stats()
 		require.NoError(t, p.Add(x, event.Readable), "a repeated Add")
 		assert.Equal(t, before, p.Stats(), "a repeated Add made a kernel call")
