@@ -151,6 +151,19 @@ func loopCloseErrors(t *testing.T, h *harness, _ *aeloop.Loop) {
 	before := fdtest.OpenFds()
 	l := h.newLoop(loopSetSize)
 	mine := minus(fdtest.OpenFds(), before)
+	// iocp's loop owns two handles (its completion port and its AFD
+	// handle), but the Go runtime makes handles of its own at any moment
+	// (a new thread's event), and closing one of those kills the process:
+	// try again until exactly the loop's two are new.
+	for try := 1; l.ApiName() == "iocp" && len(mine) != 2; try++ {
+		require.NoError(t, l.Close())
+		if try == 5 {
+			t.Skipf("the runtime made handles of its own while each of 5 loops was made (%d new handles, the loop's are 2)", len(mine))
+		}
+		before = fdtest.OpenFds()
+		l = h.newLoop(loopSetSize)
+		mine = minus(fdtest.OpenFds(), before)
+	}
 	libkqueue := runtime.GOOS == "linux" && l.ApiName() == "kqueue"
 	if len(mine) == 0 || len(mine) > 5 { // five: a kqueue of libkqueue's
 		require.NoError(t, l.Close())
