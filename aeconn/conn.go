@@ -373,15 +373,15 @@ func (c *Conn[T]) close(err error) {
 	}
 	c.dialTimer = -1
 	lp.remove(c)
-	c.in = nil
-	c.dropOut()
 	if c.accepted {
 		lp.s.clients.Add(-1)
 		lp.resumeAccept()
 	}
 	if h := lp.s.h.OnClose; h != nil {
-		h(c, err)
+		h(c, err) // Unsent and Buffered still tell what was lost
 	}
+	c.in = nil
+	c.dropOut()
 }
 
 // Idle returns how long ago the conn last read or wrote a byte, by the

@@ -35,7 +35,10 @@ type Handler[T any] struct {
 	// CloseAfterWrite (err nil), by its peer (io.EOF), a failed read or
 	// write (the errno), a limit (ErrOutputLimit, ErrInputLimit, ErrIdle),
 	// a failed or timed out Dial, or Server.Close (ErrClosed). The fd is
-	// closed already; c.Data is still there.
+	// closed already; c.Data is still there, and c.Unsent and c.Buffered
+	// still report the output and input the close dropped (for a log
+	// line; ErrOutputLimit's output was dropped when it passed the limit),
+	// until OnClose returns.
 	OnClose func(c *Conn[T], err error)
 	// OnReject is called with the fd of a connection refused because
 	// MaxClients are connected, just before it is closed: a best-effort

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +56,8 @@ const connLimit = 60 * time.Second
 //     with ErrInputLimit.
 //   - Limits/Idle: a conn idle for IdleTimeout is closed with ErrIdle, never
 //     before; an active one is not; one with unsent output whose peer does
-//     not read is closed too.
+//     not read is closed too, and its OnClose still sees that output
+//     (Unsent).
 //   - Limits/MaxClients: beyond MaxClients a connection gets OnReject's
 //     answer and is closed (Stats counts it rejected); once a conn closes,
 //     a new one is served.
@@ -490,10 +492,25 @@ func connInputLimit(t *testing.T, cs *connSuite) {
 
 func connIdle(t *testing.T, cs *connSuite) {
 	const idle = 500 * time.Millisecond
-	ls := cs.start(func(cfg *aeconn.Config) {
+	var ls *lineServer
+	var unsentAtClose []int // OnClose's Unsent for each ErrIdle, on the loop
+	var mu sync.Mutex
+	ls = cs.start(func(cfg *aeconn.Config) {
 		cfg.IdleTimeout = idle
 		cfg.CronInterval = 20 * time.Millisecond
-	}, nil)
+	}, func(h *aeconn.Handler[lineState]) {
+		h.OnClose = func(c *aeconn.Conn[lineState], err error) {
+			if errors.Is(err, aeconn.ErrIdle) {
+				mu.Lock()
+				unsentAtClose = append(unsentAtClose, c.Unsent())
+				mu.Unlock()
+			}
+			select {
+			case ls.closes <- err:
+			default:
+			}
+		}
+	})
 	quiet := ls.dial(t)
 	send(t, quiet, "ECHO q\n")
 	recv(t, quiet, 2, soon)
@@ -513,6 +530,14 @@ func connIdle(t *testing.T, cs *connSuite) {
 	for range 2 {
 		require.ErrorIs(t, ls.nextClose(t, soon), aeconn.ErrIdle)
 	}
+	// OnClose still sees what the close dropped: the stuck client's
+	// replies, none of the quiet one's.
+	mu.Lock()
+	slices.Sort(unsentAtClose)
+	require.Len(t, unsentAtClose, 2)
+	require.Zero(t, unsentAtClose[0], "the quiet client had nothing unsent")
+	require.Positive(t, unsentAtClose[1], "OnClose did not see the stuck client's unsent replies")
+	mu.Unlock()
 	expectEOF(t, quiet, soon)
 	closedQuiet := time.Now()
 	require.GreaterOrEqual(t, closedQuiet.Sub(lastQuiet), idle, "closed before its idle time")

@@ -274,9 +274,10 @@ func (s *server) onClose(conn *aeconn.Conn[client], err error) {
 		// write that moved bytes (Redis's lastinteraction): a client that
 		// neither sends nor takes its replies is closed, unsent output or
 		// not; one that reads its replies slowly is not.
-		s.clientf("closing client id=%d: no progress for %v (-timeout)", c.id, conn.Idle().Round(time.Millisecond))
+		s.clientf("closing client id=%d: no progress for %v (-timeout), %d bytes of replies unsent",
+			c.id, conn.Idle().Round(time.Millisecond), conn.Unsent())
 	case errors.Is(err, aeconn.ErrEvicted):
-		s.clientf("evicting client id=%d (maxmemory-clients): %v", c.id, err)
+		s.clientf("evicting client id=%d (maxmemory-clients): %v; %d bytes of replies unsent", c.id, err, conn.Unsent())
 	case errors.Is(err, aeconn.ErrInputLimit):
 		s.clientf("closing client id=%d: query buffer over the limit of %d", c.id, s.cfg.maxQuery)
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, aeconn.ErrClosed):
