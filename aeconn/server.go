@@ -204,7 +204,10 @@ func (s *Server[T]) connMemory() (n int64) {
 	return n
 }
 
-// Stats returns the Server's counters. Safe from any goroutine.
+// Stats returns the Server's counters. Safe from any goroutine. Each loop
+// publishes its BytesIn and BytesOut once per iteration, before it next
+// polls (and on Loop.Publish), so they can lag the callbacks of the running
+// iteration.
 func (s *Server[T]) Stats() Stats {
 	st := Stats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load()}
 	for _, lp := range s.loops {

@@ -282,15 +282,6 @@ func TestExpiry(t *testing.T) {
 
 // -loops N: connections spread over the loops, which share one keyspace.
 func TestMultipleLoops(t *testing.T) {
-	if !manyLoops {
-		// Windows: refused by the flag check. (aeconn itself could run
-		// several loops there, one accepting and handing conns to the
-		// others; aeserver keeps its documented refusal.)
-		cfg := testConfig()
-		cfg.loops = 2
-		require.ErrorContains(t, checkConfig(&cfg, false), "-loops 2: several loops need one SO_REUSEPORT listener each")
-		return
-	}
 	ts := startServer(t, func(c *config) { c.loops = 2 })
 	var conns []*tconn
 	for i := range 64 {
@@ -301,7 +292,9 @@ func TestMultipleLoops(t *testing.T) {
 	for i := range ts.s.loops {
 		n := 0
 		ts.onLoop(t, i, func(lp *evloop) { n = lp.cl.Conns() })
-		assert.Positive(t, n, "loop %d got no connection (SO_REUSEPORT should spread 64)", i)
+		// SO_REUSEPORT spreads 64 (Linux, FreeBSD); elsewhere the first
+		// loop hands them out in turn.
+		assert.Positive(t, n, "loop %d got no connection", i)
 	}
 	assert.Equal(t, "64", conns[63].do("GET", "shared").Str)
 	assert.Contains(t, conns[0].do("INFO", "server").Str, "event_loops:2\r\n")

@@ -28,9 +28,11 @@
 // before the next poll, as a level-triggered event would have done. -level
 // asks for Redis's level-triggered readiness; on poll it is the only kind.
 //
-// With -loops N it runs N event loops, each on its own locked OS thread
-// with its own SO_REUSEPORT listener, so the kernel spreads connections
-// among them; they share one keyspace under a lock. It keeps one more
+// With -loops N it runs N event loops, each on its own locked OS thread;
+// they share one keyspace under a lock. On Linux and FreeBSD each loop has
+// its own SO_REUSEPORT listener, so the kernel spreads connections among
+// them; elsewhere (macOS, the other BSDs, Windows) the first loop accepts
+// and hands each connection to the next loop in turn (package aeconn). It keeps one more
 // GOMAXPROCS than loops (at least 2, even when pinned to one CPU): while a
 // loop sleeps in epoll_wait its P counts as busy in a system call, and with
 // no idle P beside it Go's sysmon takes that P away whenever the sleep
@@ -65,9 +67,8 @@
 // handed back to the OS within seconds (aeconn's Config.ReleaseMemory).
 //
 // On Windows (windows/amd64) it runs on mux's iocp backend, level-triggered
-// (iocp has no edge mode), with the same commands and replies. -loops
-// above 1 is refused (Windows has no SO_REUSEPORT to give each loop a
-// listener), and so is -unix; -maxclients is not fitted to an fd limit,
+// (iocp has no edge mode), with the same commands and replies. -unix is
+// refused (anet has no Unix sockets there); -maxclients is not fitted to an fd limit,
 // as Windows has none. CI runs it under Wine and drives it with Linux's
 // redis-cli and redis-benchmark.
 package main
@@ -99,7 +100,7 @@ func run(args []string) int {
 	fs.UintVar(&perm, "unixperm", 0o700, "permissions of the Unix socket")
 	fs.StringVar(&cfg.backend, "backend", "", "multiplexer: epoll, kqueue, poll or iocp (default: the platform's best, or $AEMUX_BACKEND)")
 	fs.BoolVar(&cfg.level, "level", false, "level-triggered readiness, as Redis has it, even where the backend offers edge-triggered (epoll, kqueue), the default there")
-	fs.IntVar(&cfg.loops, "loops", 1, "event loops, each on its own OS thread with its own SO_REUSEPORT listener")
+	fs.IntVar(&cfg.loops, "loops", 1, "event loops, each on its own OS thread (with its own SO_REUSEPORT listener on Linux and FreeBSD)")
 	fs.IntVar(&cfg.maxClients, "maxclients", defaultMaxClients, "connected clients at most")
 	fs.Int64Var(&cfg.maxBulk, "proto-max-bulk-len", 512<<20, "longest bulk argument, bytes")
 	fs.IntVar(&cfg.maxQuery, "client-query-buffer-limit", defaultMaxQuery, "longest unparsed input of a client, bytes")
@@ -197,8 +198,6 @@ func checkConfig(cfg *config, maxClientsGiven bool) error {
 		return fmt.Errorf("-backlog %d: want 1 or more", cfg.backlog)
 	case cfg.loops < 1 || cfg.loops > 256:
 		return fmt.Errorf("-loops %d: want 1 to 256", cfg.loops)
-	case cfg.loops > 1 && !manyLoops:
-		return fmt.Errorf("-loops %d: several loops need one SO_REUSEPORT listener each, which Windows does not have; run with -loops 1", cfg.loops)
 	case cfg.maxClients < 1:
 		return fmt.Errorf("-maxclients %d: want 1 or more", cfg.maxClients)
 	case cfg.maxBulk < 1:

@@ -1,6 +1,0 @@
-//go:build unix
-
-package main
-
-// manyLoops: -loops N gives each loop its own SO_REUSEPORT listener.
-const manyLoops = true
