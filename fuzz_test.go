@@ -3,9 +3,15 @@
 package mux_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"runtime/debug"
 	"sort"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +27,9 @@ import (
 // Poller per backend) and compares each step's observable result — the
 // error class of Add/Del/Resize and the set of (fd, Readable/Writable) that
 // Wait(0) reports — across the backends and with a reference model of the
-// kernel's readiness rules for AF_UNIX stream sockets and pipes.
+// kernel's readiness rules for AF_UNIX stream sockets and pipes. An input
+// that runs longer than fuzzHangAfter panics with every goroutine's stack
+// (watchHang).
 //
 //	go test -run '^$' -fuzz FuzzPollers -fuzztime 20s .
 func FuzzPollers(f *testing.F) {
@@ -39,12 +47,18 @@ func FuzzPollers(f *testing.F) {
 		if len(script) > 600 {
 			script = script[:600]
 		}
-		// A hang is a finding too: crash with the script rather than stall.
-		dog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("script hangs: %v", script)) })
-		defer dog.Stop()
+		// A hang is a finding too: crash with the script and the stacks
+		// rather than stall. at is the operation running: -1 while the
+		// Pollers open, len(script)/3 while everything closes.
+		var at atomic.Int64
+		at.Store(-1)
+		defer watchHang(fuzzHangAfter, func() string {
+			return fmt.Sprintf("FuzzPollers: operation %d of script %v", at.Load(), script)
+		})()
 		h := newHarness(t)
-		defer h.close()
+		defer func() { at.Store(int64(len(script)+2) / 3); h.close() }()
 		for pc := 0; pc < len(script); {
+			at.Store(int64(pc / 3))
 			op := script[pc] % 11
 			arg := func(k int) int {
 				if pc+k < len(script) {
@@ -59,6 +73,66 @@ func FuzzPollers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzHangAfter bounds one input of FuzzPollers. An input takes
+// milliseconds: over libkqueue, with all three backends, the longest of
+// 415,906 (19 fuzzing runs of 20 s on the shared 2-core VM, 2026-12-06)
+// took 162 ms, so one still running after 5 s hangs.
+const fuzzHangAfter = 5 * time.Second
+
+// watchHang starts a watchdog and returns the function that stops it. If
+// that is not called within d, the watchdog panics with what() and every
+// goroutine's stack, the blocked one included.
+//
+// Under go test -fuzz the panic ends the worker process: go's fuzzer then
+// reports "fuzzing process hung or terminated unexpectedly" and writes the
+// input to testdata/fuzz, where an input still running at the end of
+// -fuzztime would be killed without a word. The fuzzer discards a worker's
+// output, so the stacks show when the written input is run again (go test
+// -run=FuzzPollers/ID, which .ci/run does).
+func watchHang(d time.Duration, what func() string) (stop func()) {
+	dog := time.AfterFunc(d, func() {
+		debug.SetTraceback("all")
+		panic(fmt.Sprintf("%s: still running after %v; every goroutine's stack follows", what(), d))
+	})
+	return func() { dog.Stop() }
+}
+
+// TestWatchHang runs a hang under watchHang in a child process (this test
+// binary again) and checks that the child dies with the watchdog's message
+// and the stack of the goroutine that hangs, not only the watchdog's own.
+func TestWatchHang(t *testing.T) {
+	if os.Getenv("AEMUX_WATCHHANG_CHILD") == "1" {
+		defer watchHang(100*time.Millisecond, func() string { return "hang under test" })()
+		hangForWatchHang()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWatchHang$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "AEMUX_WATCHHANG_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the child still ran after 60 s, its watchdog did not fire:\n%s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("child: %v, want exit status 2 (a panic); output:\n%s", err, out)
+	}
+	for _, want := range []string{
+		"panic: hang under test: still running after 100ms",
+		"mux_test.hangForWatchHang(", // the blocked goroutine's stack
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("child's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// hangForWatchHang blocks for good, under a name TestWatchHang looks for.
+func hangForWatchHang() {
+	select {}
 }
 
 type harness struct {
