@@ -123,7 +123,7 @@ samples() {
 # the readiness wait of every epoll_wait flavour.
 report() {
 	local name=$1 f n
-	for f in "$OUT/$name"-*.data; do
+	for f in "$OUT/$name"-[0-9]*.data; do
 		n=$(samples "$f")
 		echo "total $n"
 		perf report -i "$f" --stdio --children --sort sym -g none 2>/dev/null |
