@@ -122,6 +122,10 @@ const (
 	acceptRetry = 100 * time.Millisecond
 	// pooledMax is the largest output buffer a loop keeps for reuse.
 	pooledMax = 64 << 10
+	// poolWindow is how long a loop keeps the output buffers it needed
+	// at its busiest (see Loop.free), at most maxPoolPeaks cron intervals.
+	poolWindow   = 2 * time.Second
+	maxPoolPeaks = 64
 	// firstOut is the capacity of a new output buffer.
 	firstOut = 4 << 10
 )
