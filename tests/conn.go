@@ -492,23 +492,20 @@ func connInputLimit(t *testing.T, cs *connSuite) {
 
 func connIdle(t *testing.T, cs *connSuite) {
 	const idle = 500 * time.Millisecond
-	var ls *lineServer
 	var unsentAtClose []int // OnClose's Unsent for each ErrIdle, on the loop
 	var mu sync.Mutex
-	ls = cs.start(func(cfg *aeconn.Config) {
+	ls := cs.start(func(cfg *aeconn.Config) {
 		cfg.IdleTimeout = idle
 		cfg.CronInterval = 20 * time.Millisecond
 	}, func(h *aeconn.Handler[lineState]) {
+		next := h.OnClose // the suite's: counts the close for nextClose
 		h.OnClose = func(c *aeconn.Conn[lineState], err error) {
 			if errors.Is(err, aeconn.ErrIdle) {
 				mu.Lock()
 				unsentAtClose = append(unsentAtClose, c.Unsent())
 				mu.Unlock()
 			}
-			select {
-			case ls.closes <- err:
-			default:
-			}
+			next(c, err)
 		}
 	})
 	quiet := ls.dial(t)
