@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -188,4 +189,46 @@ func TestTCP6(t *testing.T) {
 	require.True(t, strings.HasPrefix(addrs[0], "[::1]:"), addrs[0])
 	roundTrip(t, addrs[0], "six")
 	roundTrip(t, addrs[1], "four")
+}
+
+// BeforeSleep runs once per iteration after the reads, and what it writes
+// goes out in the same pass: here OnData only counts the lines of a
+// conn, and BeforeSleep answers each conn with the count, so a client
+// that sends three lines in one write gets "3", at once, with no other
+// event or timer to wake the loop.
+func TestBeforeSleep(t *testing.T) {
+	var pending []*aeconn.Conn[int]
+	var calls atomic.Int64
+	srv, err := aeconn.New(aeconn.Config{Listen: tcpListen(), CronInterval: time.Hour}, aeconn.Handler[int]{
+		OnData: func(c *aeconn.Conn[int], in []byte) int {
+			if c.Data == 0 {
+				pending = append(pending, c)
+			}
+			c.Data += bytes.Count(in, []byte("\n"))
+			return len(in)
+		},
+		BeforeSleep: func(lp *aeconn.Loop[int]) {
+			calls.Add(1)
+			for _, c := range pending {
+				c.WriteString(strconv.Itoa(c.Data) + "\n")
+				c.Data = 0
+			}
+			pending = pending[:0]
+		},
+	})
+	require.NoError(t, err)
+	serve(t, srv)
+	c, err := net.DialTimeout("tcp", srv.Addrs()[0], 2*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for _, lines := range []string{"a\nb\nc\n", "d\n"} {
+		require.NoError(t, c.SetDeadline(time.Now().Add(time.Second)))
+		_, err = io.WriteString(c, lines)
+		require.NoError(t, err)
+		got, err := r.ReadString('\n')
+		require.NoError(t, err, "the reply written in BeforeSleep must go out in the same pass")
+		require.Equal(t, strconv.Itoa(strings.Count(lines, "\n"))+"\n", got)
+	}
+	require.Positive(t, calls.Load())
 }

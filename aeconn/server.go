@@ -55,6 +55,13 @@ type Handler[T any] struct {
 	// the layer's buffers (a parser's argument list, say), counted with
 	// them against Config.MaxMemory and in Conn.Memory. nil counts none.
 	Footprint func(c *Conn[T]) int
+	// BeforeSleep is called on each loop once per iteration, after the
+	// events and timers of the iteration ran and before their output is
+	// sent (Redis's beforeSleep, which ends by writing the clients'
+	// replies): the place for work done once per batch of events rather
+	// than once per read, such as publishing counters. Writes it makes
+	// go out in the same pass. nil does nothing.
+	BeforeSleep func(lp *Loop[T])
 }
 
 // Stats are a Server's counters since New, summed over its loops (Redis's

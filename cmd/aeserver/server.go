@@ -91,8 +91,8 @@ type evloop struct {
 	out []byte
 
 	// total_commands_processed, counted per loop (so that loops do not
-	// share a cache line) in a plain field, and published after each
-	// read for INFO, which sums the loops.
+	// share a cache line) in a plain field, and published once per
+	// iteration (Handler.BeforeSleep) for INFO, which sums the loops.
 	ncmds    uint64
 	commands atomic.Uint64
 }
@@ -145,6 +145,12 @@ func newServer(cfg config) (*server, error) {
 		OnOpen: s.onOpen, OnData: onData, OnClose: s.onClose, OnError: s.onError,
 		OnReject:  func(fd int) { anet.Write(fd, maxClientsReply) }, // best effort, as Redis: the socket is new, so its buffer has room
 		Footprint: func(c *aeconn.Conn[client]) int { return c.Data.parser.Footprint() },
+		// Once per iteration, before the replies go out: an atomic store
+		// per read cost more than the counter is worth.
+		BeforeSleep: func(cl *aeconn.Loop[client]) {
+			lp := s.loops[cl.Index()]
+			lp.commands.Store(lp.ncmds)
+		},
 	})
 	if err != nil {
 		s.log.close()
@@ -238,7 +244,6 @@ func onData(conn *aeconn.Conn[client], in []byte) int {
 	if cap(lp.out) > keepReplyBuffer {
 		lp.out = nil
 	}
-	lp.commands.Store(lp.ncmds)
 	if c.closeAfterReply {
 		conn.CloseAfterWrite() // the rest of the input is ignored
 		return len(in)
