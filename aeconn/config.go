@@ -133,7 +133,7 @@ const (
 	// close together and their first bytes, which every reply touches,
 	// do not all fall in the same cache sets: with 4 KiB buffers each on
 	// a page of its own, copying the replies in and the kernel's copying
-	// them out cost twice as much at 1,000 conns.
+	// them out cost up to twice as much at 1,000 conns.
 	firstOut = 640
 )
 
