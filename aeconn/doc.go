@@ -32,7 +32,9 @@
 // output the kernel did not take in full gets a write handler, removed
 // again once it is sent. Output buffers come from a per-loop pool and go
 // back to it when sent, so a steady request-reply exchange allocates
-// nothing and an idle conn holds no buffer at all.
+// nothing and an idle conn holds no buffer at all. Handler.BeforeSleep,
+// if set, runs just before that pass (Redis's beforeSleep): work done once
+// per batch of events, whose writes go out in the same pass.
 //
 // Limits: a conn whose unsent output is above Config.SoftOutput is no
 // longer read until it drains below it (so a client that pipelines and
