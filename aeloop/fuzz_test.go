@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ import (
 //     surely due runs, a deleted one never runs again, and each finalizer
 //     runs exactly once, never while its callback runs.
 //
-// A script that hangs panics after 10 s.
+// A script that hangs panics after 10 s, with every goroutine's stack.
 //
 //	go test -run '^$' -fuzz '^FuzzLoop$' -fuzztime 20s ./aeloop
 func FuzzLoop(f *testing.F) {
@@ -52,7 +53,10 @@ func FuzzLoop(f *testing.F) {
 		if len(script) > fzMaxScript {
 			script = script[:fzMaxScript]
 		}
-		dog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("FuzzLoop: script hangs: %q", script)) })
+		dog := time.AfterFunc(10*time.Second, func() {
+			debug.SetTraceback("all") // the loop's goroutine too, where the script is stuck
+			panic(fmt.Sprintf("FuzzLoop: script hangs: %q", script))
+		})
 		defer dog.Stop()
 		h := fzNew(t)
 		defer h.close()
