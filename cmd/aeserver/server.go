@@ -147,10 +147,7 @@ func newServer(cfg config) (*server, error) {
 		Footprint: func(c *aeconn.Conn[client]) int { return c.Data.parser.Footprint() },
 		// Once per iteration, before the replies go out: an atomic store
 		// per read cost more than the counter is worth.
-		BeforeSleep: func(cl *aeconn.Loop[client]) {
-			lp := s.loops[cl.Index()]
-			lp.commands.Store(lp.ncmds)
-		},
+		BeforeSleep: func(cl *aeconn.Loop[client]) { s.loops[cl.Index()].publishCommands() },
 	})
 	if err != nil {
 		s.log.close()
@@ -346,9 +343,13 @@ func (c *client) runCommands(buf []byte, now int64) int {
 
 // publish makes the loop's counters visible to INFO on any loop.
 func (lp *evloop) publish() {
-	lp.commands.Store(lp.ncmds)
+	lp.publishCommands()
 	lp.cl.Publish()
 }
+
+// publishCommands makes the loop's command count visible to INFO on any
+// loop; the layer publishes the byte counts itself after each iteration.
+func (lp *evloop) publishCommands() { lp.commands.Store(lp.ncmds) }
 
 // totals sums the per-loop counters.
 func (s *server) totals() (commands, netIn, netOut uint64) {
